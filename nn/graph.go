@@ -1,0 +1,173 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/xai-go/lrp/tensor"
+)
+
+// Node is one layer applied in a graph.
+type Node struct {
+	// Index is the node's position in execution order, from 0.
+	Index int
+	// Name identifies the layer, e.g. "features.0" or "layer1.0.conv1".
+	Name string
+	// Layer is the operation.
+	Layer Layer
+	// Inputs are the value ids the layer reads: 0 is the graph input,
+	// i+1 the output of node i.
+	Inputs []int
+}
+
+// Output returns the id of the value the node writes: Index+1.
+func (n *Node) Output() int { return n.Index + 1 }
+
+// Type returns the node's layer type.
+func (n *Node) Type() string { return n.Layer.Type() }
+
+// Graph is a directed acyclic network of layers with one input and one
+// output, its nodes listed in execution order.
+type Graph struct {
+	Nodes []*Node
+	// InputName and OutputName are the names from the model file.
+	InputName, OutputName string
+	// InputShape is the declared input shape; −1 marks a free dimension
+	// (usually the batch).
+	InputShape []int
+	// Output is the id of the value the graph returns.
+	Output int
+}
+
+// Add appends a node applying layer to the given values and returns the
+// id of its output value.
+func (g *Graph) Add(name string, layer Layer, inputs ...int) int {
+	n := &Node{Index: len(g.Nodes), Name: name, Layer: layer, Inputs: inputs}
+	g.Nodes = append(g.Nodes, n)
+	g.Output = n.Output()
+	return n.Output()
+}
+
+// NumValues returns the number of values: the input and one per node.
+func (g *Graph) NumValues() int { return len(g.Nodes) + 1 }
+
+// Validate checks that every node reads only values computed before it.
+func (g *Graph) Validate() error {
+	for i, n := range g.Nodes {
+		if n.Index != i {
+			return fmt.Errorf("nn: node %q has index %d at position %d", n.Name, n.Index, i)
+		}
+		for _, v := range n.Inputs {
+			if v < 0 || v > i {
+				return fmt.Errorf("nn: node %d %q (%s) reads value %d, which is not computed before it", i, n.Name, n.Type(), v)
+			}
+		}
+	}
+	if g.Output < 0 || g.Output > len(g.Nodes) {
+		return fmt.Errorf("nn: graph output value %d does not exist", g.Output)
+	}
+	return nil
+}
+
+// Shapes returns the shape of every value for an input of the given
+// shape, or an error naming the first node whose inputs do not fit.
+func (g *Graph) Shapes(input []int) ([][]int, error) {
+	shapes := make([][]int, g.NumValues())
+	shapes[0] = append([]int(nil), input...)
+	for _, n := range g.Nodes {
+		in := make([][]int, len(n.Inputs))
+		for i, v := range n.Inputs {
+			in[i] = shapes[v]
+		}
+		s, err := n.Layer.OutputShape(in)
+		if err != nil {
+			return nil, fmt.Errorf("node %d %q: %w", n.Index, n.Name, err)
+		}
+		shapes[n.Output()] = s
+	}
+	return shapes, nil
+}
+
+// CheckInput returns an error if x's shape does not fit the declared input
+// shape (free dimensions match anything) or the layers.
+func (g *Graph) CheckInput(shape []int) error {
+	if g.InputShape != nil {
+		ok := len(shape) == len(g.InputShape)
+		for i := 0; ok && i < len(shape); i++ {
+			ok = g.InputShape[i] < 0 || g.InputShape[i] == shape[i]
+		}
+		if !ok {
+			return fmt.Errorf("input shape %s does not fit the model's input %s", tensor.ShapeString(shape), shapeWithFree(g.InputShape))
+		}
+	}
+	_, err := g.Shapes(shape)
+	return err
+}
+
+func shapeWithFree(s []int) string {
+	out := ""
+	for i, d := range s {
+		if i > 0 {
+			out += "x"
+		}
+		if d < 0 {
+			out += "N"
+		} else {
+			out += fmt.Sprint(d)
+		}
+	}
+	return out
+}
+
+// Forward runs the graph on x and returns every value: values[0] is x,
+// values[i+1] the output of node i, values[g.Output] the result.
+// Callers check x with CheckInput first; a shape that does not fit panics.
+func (g *Graph) Forward(x *tensor.T) []*tensor.T {
+	vals := make([]*tensor.T, g.NumValues())
+	vals[0] = x
+	for _, n := range g.Nodes {
+		in := make([]*tensor.T, len(n.Inputs))
+		for i, v := range n.Inputs {
+			in[i] = vals[v]
+		}
+		vals[n.Output()] = n.Layer.Forward(in)
+	}
+	return vals
+}
+
+// Run returns the graph's output for x.
+func (g *Graph) Run(x *tensor.T) *tensor.T { return g.Forward(x)[g.Output] }
+
+// Backward maps the gradient gout of the value with id out back through the
+// graph, given the values of a Forward pass, and returns the gradient of
+// every value (nil where none flows). Gradients of values read by several
+// nodes are summed.
+func (g *Graph) Backward(vals []*tensor.T, out int, gout *tensor.T) []*tensor.T {
+	grads := make([]*tensor.T, len(vals))
+	grads[out] = gout
+	for i := out - 1; i >= 0; i-- {
+		n := g.Nodes[i]
+		gy := grads[n.Output()]
+		if gy == nil {
+			continue
+		}
+		in := make([]*tensor.T, len(n.Inputs))
+		for k, v := range n.Inputs {
+			in[k] = vals[v]
+		}
+		gins := n.Layer.Backward(in, vals[n.Output()], gy)
+		for k, v := range n.Inputs {
+			if gins[k] == nil {
+				continue
+			}
+			if grads[v] == nil {
+				grads[v] = gins[k]
+				continue
+			}
+			acc := grads[v].Data
+			for j, x := range gins[k].Data {
+				acc[j] += x
+			}
+		}
+	}
+	return grads
+}

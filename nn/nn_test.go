@@ -1,0 +1,237 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/xai-go/lrp/tensor"
+)
+
+func randT(r *rand.Rand, shape ...int) *tensor.T {
+	t := tensor.New(shape...)
+	for i := range t.Data {
+		t.Data[i] = float32(r.NormFloat64())
+	}
+	return t
+}
+
+func dot64(a, b *tensor.T) float64 {
+	var s float64
+	for i := range a.Data {
+		s += float64(a.Data[i]) * float64(b.Data[i])
+	}
+	return s
+}
+
+func absSum(a *tensor.T) float64 {
+	var s float64
+	for _, v := range a.Data {
+		s += math.Abs(float64(v))
+	}
+	return s
+}
+
+// naiveConv is the convolution formula of Conv2d's doc comment in float64.
+func naiveConv(l *Conv2d, x *tensor.T) []float64 {
+	s, err := l.OutputShape([][]int{x.Shape})
+	if err != nil {
+		panic(err)
+	}
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	o, oh, ow := s[1], s[2], s[3]
+	kh, kw := l.W.Shape[2], l.W.Shape[3]
+	cg := l.W.Shape[1]
+	og := o / l.Groups
+	out := make([]float64, tensor.Size(s))
+	for b := 0; b < n; b++ {
+		for oc := 0; oc < o; oc++ {
+			g := oc / og
+			for i := 0; i < oh; i++ {
+				for j := 0; j < ow; j++ {
+					var sum float64
+					if l.B != nil {
+						sum = float64(l.B.Data[oc])
+					}
+					for ci := 0; ci < cg; ci++ {
+						for u := 0; u < kh; u++ {
+							for v := 0; v < kw; v++ {
+								y := i*l.Stride[0] - l.Pad[0] + u*l.Dilation[0]
+								xx := j*l.Stride[1] - l.Pad[1] + v*l.Dilation[1]
+								if y < 0 || y >= h || xx < 0 || xx >= w {
+									continue
+								}
+								sum += float64(l.W.Data[((oc*cg+ci)*kh+u)*kw+v]) * float64(x.Data[((b*c+g*cg+ci)*h+y)*w+xx])
+							}
+						}
+					}
+					out[((b*o+oc)*oh+i)*ow+j] = sum
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestConvAgainstNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []struct {
+		n, c, h, w, o, kh, kw, groups int
+		stride, dil                   [2]int
+		pad                           [4]int
+		bias                          bool
+	}{
+		{1, 3, 8, 8, 4, 3, 3, 1, [2]int{1, 1}, [2]int{1, 1}, [4]int{1, 1, 1, 1}, true},
+		{2, 4, 9, 7, 6, 3, 2, 2, [2]int{2, 1}, [2]int{1, 2}, [4]int{1, 2, 0, 1}, true},
+		{3, 6, 5, 5, 6, 3, 3, 6, [2]int{1, 1}, [2]int{1, 1}, [4]int{1, 1, 1, 1}, false},
+		{2, 5, 4, 6, 3, 1, 1, 1, [2]int{1, 1}, [2]int{1, 1}, [4]int{}, true},
+		{1, 2, 11, 11, 3, 5, 5, 1, [2]int{3, 3}, [2]int{2, 2}, [4]int{2, 2, 2, 2}, true},
+	}
+	for ci, tc := range cases {
+		l := &Conv2d{W: randT(r, tc.o, tc.c/tc.groups, tc.kh, tc.kw), Stride: tc.stride, Pad: tc.pad, Dilation: tc.dil, Groups: tc.groups}
+		if tc.bias {
+			l.B = randT(r, tc.o)
+		}
+		x := randT(r, tc.n, tc.c, tc.h, tc.w)
+		y := l.Forward([]*tensor.T{x})
+		want := naiveConv(l, x)
+		for i, v := range want {
+			if math.Abs(float64(y.Data[i])-v) > 1e-4*(1+math.Abs(v)) {
+				t.Fatalf("case %d: y[%d] = %g, want %g", ci, i, y.Data[i], v)
+			}
+		}
+		checkAdjoint(t, r, l, x, y)
+	}
+}
+
+// checkAdjoint checks ⟨A x, g⟩ = ⟨x, Aᵀ g⟩ for a layer that is linear in
+// its input (bias removed by differencing with A·0).
+func checkAdjoint(t *testing.T, r *rand.Rand, l Layer, x, y *tensor.T) {
+	t.Helper()
+	zero := tensor.New(x.Shape...)
+	y0 := l.Forward([]*tensor.T{zero})
+	g := randT(r, y.Shape...)
+	gx := l.Backward([]*tensor.T{x}, y, g)[0]
+	lhs := dot64(y, g) - dot64(y0, g)
+	rhs := dot64(x, gx)
+	scale := absSum(y)*0 + math.Sqrt(dot64(x, x)*dot64(gx, gx)) + 1
+	if math.Abs(lhs-rhs) > 1e-4*scale {
+		t.Fatalf("%s: ⟨Ax,g⟩ = %g, ⟨x,Aᵀg⟩ = %g", l.Type(), lhs, rhs)
+	}
+}
+
+func TestLinear(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	l := &Linear{W: randT(r, 5, 7), B: randT(r, 5)}
+	x := randT(r, 3, 7)
+	y := l.Forward([]*tensor.T{x})
+	for n := 0; n < 3; n++ {
+		for o := 0; o < 5; o++ {
+			want := float64(l.B.Data[o])
+			for i := 0; i < 7; i++ {
+				want += float64(l.W.Data[o*7+i]) * float64(x.Data[n*7+i])
+			}
+			if got := float64(y.Data[n*5+o]); math.Abs(got-want) > 1e-5*(1+math.Abs(want)) {
+				t.Fatalf("y[%d,%d] = %g, want %g", n, o, got, want)
+			}
+		}
+	}
+	checkAdjoint(t, r, l, x, y)
+}
+
+func TestLinearLayersAdjoint(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	x := randT(r, 2, 3, 9, 8)
+	layers := []Layer{
+		&AvgPool2d{Pool2d: Pool2d{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Pad: [4]int{1, 1, 1, 1}, CeilMode: true}, CountIncludePad: true},
+		&AvgPool2d{Pool2d: Pool2d{Kernel: [2]int{2, 3}, Stride: [2]int{2, 2}, Pad: [4]int{1, 0, 1, 1}}},
+		&AdaptiveAvgPool2d{OutH: 4, OutW: 3},
+		&AdaptiveAvgPool2d{OutH: 1, OutW: 1},
+		&Pad{Pads: [4]int{1, 2, 0, 3}},
+		&Flatten{Axis: 1},
+		&Reshape{Shape: []int{0, -1, 4}},
+		&BatchNorm2d{A: []float32{1, 2, 3}, B: []float32{0, 0, 0}},
+		Identity{Kind: "Dropout"},
+	}
+	for _, l := range layers {
+		y := l.Forward([]*tensor.T{x})
+		checkAdjoint(t, r, l, x, y)
+	}
+}
+
+// checkGradient compares Backward with central finite differences of
+// ⟨Forward(x), g⟩ in a few coordinates.
+func checkGradient(t *testing.T, r *rand.Rand, l Layer, in []*tensor.T) {
+	t.Helper()
+	y := l.Forward(in)
+	g := randT(r, y.Shape...)
+	grads := l.Backward(in, y, g)
+	for k, x := range in {
+		for trial := 0; trial < 10; trial++ {
+			i := r.IntN(len(x.Data))
+			orig := x.Data[i]
+			const h = 1e-2
+			x.Data[i] = orig + h
+			fp := dot64(l.Forward(in), g)
+			x.Data[i] = orig - h
+			fm := dot64(l.Forward(in), g)
+			x.Data[i] = orig
+			num := (fp - fm) / (2 * h)
+			if got := float64(grads[k].Data[i]); math.Abs(got-num) > 2e-2*(1+math.Abs(num)) {
+				t.Errorf("%s input %d [%d]: gradient %g, finite difference %g", l.Type(), k, i, got, num)
+			}
+		}
+	}
+}
+
+func TestNonlinearGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	x4 := func() *tensor.T { return randT(r, 2, 3, 7, 6) }
+	checkGradient(t, r, ReLU{}, []*tensor.T{x4()})
+	checkGradient(t, r, &Clip{Min: -0.5, Max: 0.5}, []*tensor.T{x4()})
+	checkGradient(t, r, &MaxPool2d{Pool2d{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 2}, CeilMode: true}}, []*tensor.T{x4()})
+	checkGradient(t, r, &Softmax{Axis: 1}, []*tensor.T{randT(r, 3, 5)})
+	checkGradient(t, r, &Softmax{Axis: 1, Legacy: true}, []*tensor.T{randT(r, 2, 3, 4)})
+	checkGradient(t, r, &Binary{Op: OpMul}, []*tensor.T{x4(), randT(r, 3, 1, 6)})
+	checkGradient(t, r, &Binary{Op: OpDiv, Const: tensor.FromData([]float32{2, 3, 4}, 3, 1, 1)}, []*tensor.T{x4()})
+	checkGradient(t, r, &Binary{Op: OpSub}, []*tensor.T{randT(r, 4, 1), randT(r, 1, 5)})
+	checkGradient(t, r, &Concat{Axis: 1}, []*tensor.T{x4(), randT(r, 2, 1, 7, 6)})
+}
+
+func TestGraphForwardBackward(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	g := &Graph{}
+	c1 := g.Add("conv1", &Conv2d{W: randT(r, 4, 3, 3, 3), B: randT(r, 4), Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Groups: 1}, 0)
+	r1 := g.Add("relu1", ReLU{}, c1)
+	c2 := g.Add("conv2", &Conv2d{W: randT(r, 4, 4, 3, 3), Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Groups: 1}, r1)
+	a := g.Add("add", &Binary{Op: OpAdd}, c2, r1)
+	p := g.Add("pool", &AdaptiveAvgPool2d{OutH: 1, OutW: 1}, a)
+	f := g.Add("flatten", &Flatten{Axis: 1}, p)
+	g.Add("fc", &Linear{W: randT(r, 2, 4), B: randT(r, 2)}, f)
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	x := randT(r, 2, 3, 6, 6)
+	if err := g.CheckInput(x.Shape); err != nil {
+		t.Fatal(err)
+	}
+	gout := randT(r, 2, 2)
+	vals := g.Forward(x)
+	gx := g.Backward(vals, g.Output, gout)[0]
+	for trial := 0; trial < 10; trial++ {
+		i := r.IntN(len(x.Data))
+		orig := x.Data[i]
+		x.Data[i] = orig + 1e-2
+		fp := dot64(g.Run(x), gout)
+		x.Data[i] = orig - 1e-2
+		fm := dot64(g.Run(x), gout)
+		x.Data[i] = orig
+		num := (fp - fm) / 2e-2
+		if math.Abs(float64(gx.Data[i])-num) > 2e-2*(1+math.Abs(num)) {
+			t.Errorf("graph gradient [%d] = %g, finite difference %g", i, gx.Data[i], num)
+		}
+	}
+	if err := g.CheckInput([]int{2, 3, 6}); err == nil {
+		t.Error("3-D input accepted")
+	}
+}
