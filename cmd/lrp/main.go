@@ -1,0 +1,100 @@
+// Command lrp explains image classifiers with Layer-wise Relevance
+// Propagation and measures how faithful the explanations are.
+//
+// Usage:
+//
+//	lrp layers  --model M
+//	lrp predict --model M (--input x.npy | IMAGE...) [--top 5] [--out logits.npy]
+//
+// Run "lrp help" for the list of commands and "lrp COMMAND -h" for a
+// command's flags.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+type command struct {
+	summary string
+	run     func(args []string, stdout io.Writer) error
+}
+
+var commands = map[string]command{
+	"layers":  {"list the layers of a model: index, name, type, output shape", runLayers},
+	"predict": {"classify inputs and print the top classes", runPredict},
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "lrp:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return nil
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown command %q (run 'lrp help' for the list)", args[0])
+	}
+	return c.run(args[1:], stdout)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "lrp: Layer-wise Relevance Propagation for image classifiers")
+	fmt.Fprintln(w, "\nUsage: lrp COMMAND [flags] [args]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'lrp COMMAND -h' for a command's flags.")
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name, usageLine string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: lrp %s %s\n\nFlags:\n", name, usageLine)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags that may appear before or after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		i := 0
+		for i < len(args) && !strings.HasPrefix(args[i], "-") {
+			i++
+		}
+		pos = append(pos, args[:i]...)
+		if i == len(args) {
+			return pos, nil
+		}
+		if args[i] == "--" {
+			return append(pos, args[i+1:]...), nil
+		}
+		args = args[i:]
+	}
+}

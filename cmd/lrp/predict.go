@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/tensor"
+)
+
+func runLayers(args []string, stdout io.Writer) error {
+	fs := newFlags("layers", "--model M")
+	model := fs.String("model", "", "model: an ONNX file")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	g, err := loadModel(*model)
+	if err != nil {
+		return err
+	}
+	in := append([]int(nil), g.InputShape...)
+	in[0] = 1
+	shapes, err := g.Shapes(in)
+	if err != nil {
+		return fmt.Errorf("model %s: %w", *model, err)
+	}
+	w := bufio.NewWriter(stdout)
+	fmt.Fprintf(w, "%-5s  %-32s  %-15s  %s\n", "index", "name", "type", "output shape")
+	fmt.Fprintf(w, "%-5s  %-32s  %-15s  %s\n", "-", g.InputName, "Input", tensor.ShapeString(in))
+	for _, n := range g.Nodes {
+		fmt.Fprintf(w, "%-5d  %-32s  %-15s  %s\n", n.Index, n.Name, n.Type(), tensor.ShapeString(shapes[n.Output()]))
+	}
+	return w.Flush()
+}
+
+func runPredict(args []string, stdout io.Writer) error {
+	fs := newFlags("predict", "--model M (--input x.npy | IMAGE...) [--top 5] [--out logits.npy]")
+	model := fs.String("model", "", "model: an ONNX file")
+	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
+	pre := fs.String("preprocess", "", "preprocessing for images: imagenet, imagenet-crop, ... (default imagenet; none for .npy)")
+	top := fs.Int("top", 5, "number of classes to print per input")
+	out := fs.String("out", "", "write the logits N×K to this .npy file")
+	labelsFile := fs.String("labels", "", "class names, one per line")
+	batch := fs.Int("batch-size", 16, "inputs per forward pass")
+	images, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *batch < 1 {
+		return fmt.Errorf("--batch-size must be at least 1")
+	}
+	g, err := loadModel(*model)
+	if err != nil {
+		return err
+	}
+	var labels []string
+	if *labelsFile != "" {
+		if labels, err = readLabels(*labelsFile); err != nil {
+			return err
+		}
+	}
+	in, err := loadInputs(*input, images, *pre)
+	if err != nil {
+		return err
+	}
+	if err := g.CheckInput(in.x.Shape); err != nil {
+		return fmt.Errorf("model %s: %w", *model, err)
+	}
+	logits, err := runBatched(g, in.x, *batch)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := tensor.SaveNpy(*out, logits); err != nil {
+			return err
+		}
+	}
+	printTop(stdout, in.names, logits, labels, *top)
+	return nil
+}
+
+// runBatched runs the graph over x in batches and joins the outputs.
+func runBatched(g *nn.Graph, x *tensor.T, batch int) (*tensor.T, error) {
+	n := x.Shape[0]
+	per := x.Len() / n
+	var out *tensor.T
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		xb := tensor.FromData(x.Data[lo*per:hi*per], append([]int{hi - lo}, x.Shape[1:]...)...)
+		y := g.Run(xb)
+		if out == nil {
+			out = tensor.New(append([]int{n}, y.Shape[1:]...)...)
+		}
+		copy(out.Data[lo*(y.Len()/(hi-lo)):], y.Data)
+	}
+	return out, nil
+}
+
+func readLabels(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return lines, nil
+}
+
+// printTop prints the k highest logits of each input with their softmax
+// probabilities.
+func printTop(w io.Writer, names []string, logits *tensor.T, labels []string, k int) {
+	n := logits.Shape[0]
+	classes := logits.Len() / n
+	k = min(k, classes)
+	for i := 0; i < n; i++ {
+		row := logits.Data[i*classes : (i+1)*classes]
+		m := math.Inf(-1)
+		for _, v := range row {
+			m = max(m, float64(v))
+		}
+		var sum float64
+		for _, v := range row {
+			sum += math.Exp(float64(v) - m)
+		}
+		idx := make([]int, classes)
+		for j := range idx {
+			idx[j] = j
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
+		fmt.Fprintf(w, "%s:\n", names[i])
+		for r, c := range idx[:k] {
+			label := ""
+			if c < len(labels) {
+				label = labels[c]
+			}
+			p := math.Exp(float64(row[c])-m) / sum
+			fmt.Fprintf(w, "  %d. class %-5d logit %10.4f  p %.4f  %s\n", r+1, c, row[c], p, label)
+		}
+	}
+}
