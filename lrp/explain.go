@@ -1,0 +1,250 @@
+package lrp
+
+import (
+	"fmt"
+
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/tensor"
+)
+
+// Explainer computes LRP relevance for a model under a rule map.
+//
+// Relevance starts at the logits as one-hot(target) × logit (a Softmax at
+// the end of the graph is skipped: relevance starts at its input) and is
+// propagated backwards node by node:
+//
+//   - affine layers (Conv, Linear, average pooling) use their rule; an
+//     affine layer no rule selects passes the gradient (as Zennit does);
+//   - ReLU, Clip, Dropout, Identity and merged BatchNorms pass relevance
+//     unchanged;
+//   - Add and Sub of two computed values split relevance in proportion to
+//     their inputs' contributions, R_a = a·R/stab(a ± b); adding a constant
+//     keeps x·R/stab(x + c) at the input, scaling by a constant passes R;
+//   - max pooling, flattening, reshaping, padding, concatenation and
+//     transposition route relevance as their gradient does (max pooling:
+//     winner takes all).
+//
+// BatchNorm layers are merged into the preceding convolution first
+// (MergeBatchNorm). An Explainer is safe for concurrent use.
+type Explainer struct {
+	Graph *nn.Graph // the canonized graph
+	Rules []Rule    // per node; nil where no rule applies
+	out   int       // value whose relevance starts the pass (the logits)
+	// thesis is set when the rules follow the thesis code's convention.
+	thesis bool
+	cache  ParamCache
+}
+
+// NewExplainer canonizes g and assigns the rules of m.
+func NewExplainer(g *nn.Graph, m *RuleMap) (*Explainer, error) {
+	cg, err := MergeBatchNorm(g)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := m.Assign(cg)
+	if err != nil {
+		return nil, err
+	}
+	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules)}
+	if e.thesis {
+		for i, r := range rules {
+			if _, ok := r.(thesisRule); r != nil && !ok {
+				return nil, fmt.Errorf("lrp: layer %d %q: rule %s has no thesis-code form; with thesis rules only zero, epsilon, gamma and zbox may be used", i, cg.Nodes[i].Name, r)
+			}
+		}
+	}
+	if last := cg.Nodes[cg.Output-1]; last.Type() == "Softmax" {
+		e.out = last.Inputs[0]
+	}
+	for _, n := range cg.Nodes[:e.out] {
+		switch l := n.Layer.(type) {
+		case *nn.Softmax:
+			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for a Softmax inside the network", n.Index, n.Name)
+		case *nn.Binary:
+			if l.Const == nil && (l.Op == nn.OpMul || l.Op == nn.OpDiv) {
+				return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for %s of two computed values", n.Index, n.Name, l.Op)
+			}
+		}
+	}
+	return e, nil
+}
+
+// Result holds an explanation of a batch.
+type Result struct {
+	// Logits are the model outputs explained (before a final Softmax).
+	Logits *tensor.T
+	// Targets are the explained classes, one per sample.
+	Targets []int
+	// Relevance is the relevance at the input, shaped like it.
+	Relevance *tensor.T
+	// Values holds the relevance at every value of the graph (index as
+	// nn.Graph values: 0 is the input, i+1 the output of node i), if asked.
+	Values []*tensor.T
+}
+
+// Options controls an explanation.
+type Options struct {
+	// Targets are the classes to explain per sample; nil means the
+	// predicted (arg-max) class.
+	Targets []int
+	// KeepLayers keeps the relevance of every layer in Result.Values.
+	KeepLayers bool
+}
+
+// Explain computes the relevance of x (N×…) for the given targets.
+func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
+	if err := e.Graph.CheckInput(x.Shape); err != nil {
+		return nil, fmt.Errorf("lrp: %w", err)
+	}
+	for i, r := range e.Rules {
+		if zb, ok := r.(*ZBox); ok {
+			n := e.Graph.Nodes[i]
+			shapes, _ := e.Graph.Shapes(x.Shape)
+			if err := zb.Check(shapes[n.Inputs[0]]); err != nil {
+				return nil, fmt.Errorf("lrp: layer %d %q: %w", n.Index, n.Name, err)
+			}
+		}
+	}
+	vals := e.Graph.Forward(x)
+	logits := vals[e.out]
+	targets, err := resolveTargets(logits, opt.Targets)
+	if err != nil {
+		return nil, err
+	}
+	if e.thesis {
+		return &Result{Logits: logits, Targets: targets, Relevance: e.explainThesis(vals, targets)}, nil
+	}
+	rel := make([]*tensor.T, len(vals))
+	rel[e.out] = oneHot(logits, targets, true)
+	for i := e.out - 1; i >= 0; i-- {
+		n := e.Graph.Nodes[i]
+		r := rel[n.Output()]
+		if r == nil {
+			continue
+		}
+		in := make([]*tensor.T, len(n.Inputs))
+		for k, v := range n.Inputs {
+			in[k] = vals[v]
+		}
+		rin, err := e.propagate(n, in, vals[n.Output()], r)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range n.Inputs {
+			if rin[k] == nil {
+				continue
+			}
+			if rel[v] == nil {
+				rel[v] = rin[k]
+			} else {
+				addTo(rel[v], rin[k])
+			}
+		}
+		if !opt.KeepLayers && i > 0 {
+			rel[n.Output()] = nil
+		}
+	}
+	res := &Result{Logits: logits, Targets: targets, Relevance: rel[0]}
+	if res.Relevance == nil {
+		res.Relevance = tensor.New(x.Shape...)
+	}
+	if opt.KeepLayers {
+		res.Values = rel
+	}
+	return res, nil
+}
+
+func (e *Explainer) propagate(n *nn.Node, in []*tensor.T, y, r *tensor.T) ([]*tensor.T, error) {
+	if rule := e.Rules[n.Index]; rule != nil {
+		aff := n.Layer.(nn.Affine)
+		if _, isPass := rule.(*Pass); isPass && !tensor.SameShape(in[0].Shape, r.Shape) {
+			return nil, fmt.Errorf("lrp: layer %d %q: rule pass needs equal input and output shapes", n.Index, n.Name)
+		}
+		return []*tensor.T{rule.Relevance(aff, in[0], y, r, &e.cache)}, nil
+	}
+	switch l := n.Layer.(type) {
+	case nn.ReLU, *nn.Clip, nn.Identity:
+		return []*tensor.T{r.Clone().Reshape(in[0].Shape...)}, nil
+	case *nn.Binary:
+		return binaryRelevance(l, in, y, r), nil
+	}
+	return n.Layer.Backward(in, y, r), nil
+}
+
+// binaryRelevance splits relevance over the operands of Add and Sub in
+// proportion to their contributions; scaling by a constant passes it.
+func binaryRelevance(l *nn.Binary, in []*tensor.T, y, r *tensor.T) []*tensor.T {
+	if l.Op == nn.OpMul || l.Op == nn.OpDiv { // constant scaling (checked in NewExplainer)
+		return []*tensor.T{r.Clone()}
+	}
+	s := div(r, stab(y.Clone(), Stabilizer))
+	if l.Const != nil {
+		return []*tensor.T{mulBroadcast(in[0], s, 1)}
+	}
+	sign := float32(1)
+	if l.Op == nn.OpSub {
+		sign = -1
+	}
+	return []*tensor.T{mulBroadcast(in[0], s, 1), mulBroadcast(in[1], s, sign)}
+}
+
+// mulBroadcast returns scale·a⊙s reduced to a's shape (a may broadcast).
+func mulBroadcast(a, s *tensor.T, scale float32) *tensor.T {
+	if tensor.SameShape(a.Shape, s.Shape) {
+		return mulAdd(nil, a, s, scale)
+	}
+	// a ⊙ s summed over the broadcast dimensions: the gradient of the
+	// broadcast, weighted by a.
+	ea := (&nn.Binary{Op: nn.OpMul}).Forward([]*tensor.T{a, s})
+	g := (&nn.Binary{Op: nn.OpAdd}).Backward([]*tensor.T{a, s}, ea, ea)[0]
+	for i := range g.Data {
+		g.Data[i] *= scale
+	}
+	return g
+}
+
+func resolveTargets(logits *tensor.T, targets []int) ([]int, error) {
+	n, classes := logits.Shape[0], logits.Len()/logits.Shape[0]
+	if targets == nil {
+		out := make([]int, n)
+		for i := range out {
+			row := logits.Data[i*classes : (i+1)*classes]
+			for c, v := range row {
+				if v > row[out[i]] {
+					out[i] = c
+				}
+			}
+		}
+		return out, nil
+	}
+	if len(targets) == 1 && n > 1 {
+		t := make([]int, n)
+		for i := range t {
+			t[i] = targets[0]
+		}
+		targets = t
+	}
+	if len(targets) != n {
+		return nil, fmt.Errorf("lrp: %d targets for %d inputs", len(targets), n)
+	}
+	for _, t := range targets {
+		if t < 0 || t >= classes {
+			return nil, fmt.Errorf("lrp: target class %d out of range: the model has %d classes (0 to %d)", t, classes, classes-1)
+		}
+	}
+	return targets, nil
+}
+
+// oneHot returns one-hot(targets), times the logits if scaled.
+func oneHot(logits *tensor.T, targets []int, scaled bool) *tensor.T {
+	r := tensor.New(logits.Shape...)
+	classes := logits.Len() / logits.Shape[0]
+	for i, t := range targets {
+		v := float32(1)
+		if scaled {
+			v = logits.Data[i*classes+t]
+		}
+		r.Data[i*classes+t] = v
+	}
+	return r
+}

@@ -1,0 +1,145 @@
+package lrp_test
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/onnx"
+	"github.com/xai-go/lrp/tensor"
+)
+
+// Goldens from testdata/gen_golden.py: an independent PyTorch (float64)
+// implementation of Zennit's rules and the thesis code's conventions.
+
+type golden struct {
+	Model      string           `json:"model"`
+	Config     string           `json:"config"`
+	Method     string           `json:"method"`
+	Convention string           `json:"convention"`
+	Rules      string           `json:"rules"`
+	Composite  *goldenComposite `json:"composite"`
+	Relevance  string           `json:"relevance"`
+	Tolerance  float64          `json:"tolerance_rel"`
+	Params     map[string]any   `json:"params"`
+}
+
+type goldenComposite struct {
+	Name   string         `json:"name"`
+	Params map[string]any `json:"params"`
+}
+
+type goldenModel struct {
+	ONNX    string `json:"onnx"`
+	Input   string `json:"input"`
+	Logits  string `json:"logits"`
+	Low     string `json:"low"`
+	High    string `json:"high"`
+	Targets []int  `json:"targets"`
+}
+
+type manifest struct {
+	Models  map[string]goldenModel `json:"models"`
+	Goldens []golden               `json:"goldens"`
+}
+
+func readManifest(t *testing.T) *manifest {
+	t.Helper()
+	b, err := os.ReadFile("testdata/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Goldens) == 0 {
+		t.Fatal("no goldens")
+	}
+	return &m
+}
+
+func loadNpy(t *testing.T, rel string) *tensor.T {
+	t.Helper()
+	x, err := tensor.LoadNpy(filepath.Join("testdata", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func boundLoader(name string) (*tensor.T, error) {
+	return tensor.LoadNpy(filepath.Join("testdata", name))
+}
+
+var graphs = map[string]*nn.Graph{}
+
+func graphFor(t *testing.T, m *manifest, name string) *nn.Graph {
+	t.Helper()
+	if g, ok := graphs[name]; ok {
+		return g
+	}
+	g, err := onnx.Load(filepath.Join("testdata", m.Models[name].ONNX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphs[name] = g
+	return g
+}
+
+// compare checks, per sample, max|got − want| ≤ tol · max|want|.
+func compare(t *testing.T, got, want *tensor.T, tol float64) {
+	t.Helper()
+	if !tensor.SameShape(got.Shape, want.Shape) {
+		t.Fatalf("relevance shape %v, want %v", got.Shape, want.Shape)
+	}
+	per := want.Len() / want.Shape[0]
+	for n := 0; n < want.Shape[0]; n++ {
+		var diff, scale float64
+		for i := n * per; i < (n+1)*per; i++ {
+			diff = max(diff, math.Abs(float64(got.Data[i])-float64(want.Data[i])))
+			scale = max(scale, math.Abs(float64(want.Data[i])))
+		}
+		if diff > tol*scale {
+			t.Errorf("sample %d: max difference %.3g = %.3g × max|R| (tolerance %g)", n, diff, diff/scale, tol)
+		}
+	}
+}
+
+func TestGoldenLRP(t *testing.T) {
+	m := readManifest(t)
+	for _, gd := range m.Goldens {
+		if gd.Method != "lrp" {
+			continue
+		}
+		t.Run(gd.Model+"/"+gd.Config, func(t *testing.T) {
+			g := graphFor(t, m, gd.Model)
+			spec := gd.Rules
+			entries, err := lrp.ParseSpec(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gd.Convention == "thesis" {
+				lrp.ThesisConvention(entries)
+			}
+			rm, err := lrp.RuleMapFromSpec(entries, boundLoader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := lrp.NewExplainer(g, rm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			md := m.Models[gd.Model]
+			res, err := e.Explain(loadNpy(t, md.Input), lrp.Options{Targets: md.Targets})
+			if err != nil {
+				t.Fatal(err)
+			}
+			compare(t, res.Relevance, loadNpy(t, gd.Relevance), gd.Tolerance)
+		})
+	}
+}

@@ -1,0 +1,407 @@
+package lrp
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/tensor"
+)
+
+// Stabilizer is the default ε of stab(z) = z + ((z == 0) + sign(z))·ε, used
+// wherever a rule divides by a pre-activation.
+const Stabilizer = 1e-6
+
+// Rule maps the relevance R at the output of an affine layer (Conv2d,
+// Linear, average pooling) to relevance at its input x. All rules follow
+// the generic form
+//
+//	R_j = Σ_k x'_j ρ(w_jk) / stab(Σ_j x'_j ρ(w_jk) + ρ(b_k)) · R_k
+//
+// with their own input modifier x' and parameter modifier ρ, and may add
+// several such terms (Zennit's BasicHook).
+type Rule interface {
+	// Relevance returns the input relevance for layer l, input x, output
+	// y = l(x) (with l's own parameters) and output relevance r.
+	Relevance(l nn.Affine, x, y, r *tensor.T, c *ParamCache) *tensor.T
+	// String returns the rule in spec syntax, e.g. "gamma(0.25)".
+	String() string
+}
+
+// stab returns z + ((z == 0) + sign(z))·eps element-wise, in place.
+func stab(z *tensor.T, eps float32) *tensor.T {
+	for i, v := range z.Data {
+		if v >= 0 {
+			z.Data[i] = v + eps
+		} else {
+			z.Data[i] = v - eps
+		}
+	}
+	return z
+}
+
+// divInto sets s = r / z element-wise.
+func div(r, z *tensor.T) *tensor.T {
+	s := tensor.New(r.Shape...)
+	for i := range s.Data {
+		s.Data[i] = r.Data[i] / z.Data[i]
+	}
+	return s
+}
+
+// mulAdd adds a ⊙ b to dst (dst may be nil: then it is allocated).
+func mulAdd(dst, a, b *tensor.T, scale float32) *tensor.T {
+	if dst == nil {
+		dst = tensor.New(a.Shape...)
+	}
+	for i := range dst.Data {
+		dst.Data[i] += scale * a.Data[i] * b.Data[i]
+	}
+	return dst
+}
+
+func clampPos(x *tensor.T) *tensor.T {
+	y := tensor.New(x.Shape...)
+	for i, v := range x.Data {
+		if v > 0 {
+			y.Data[i] = v
+		}
+	}
+	return y
+}
+
+func clampNeg(x *tensor.T) *tensor.T {
+	y := tensor.New(x.Shape...)
+	for i, v := range x.Data {
+		if v < 0 {
+			y.Data[i] = v
+		}
+	}
+	return y
+}
+
+func anyNegative(x *tensor.T) bool {
+	for _, v := range x.Data {
+		if v < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ParamCache keeps modified parameters per (layer, modifier), so that a
+// rule computes ρ(W) once, not once per call. It is safe for concurrent use.
+type ParamCache struct {
+	m sync.Map // paramKey → [2]*tensor.T
+}
+
+type paramKey struct {
+	layer nn.Affine
+	mod   string
+}
+
+// params returns ρ(W), ρ(b) for the named modifier, computing and caching
+// them on first use. Either may be nil (no bias, or a parameter-free layer).
+func (c *ParamCache) params(l nn.Affine, mod string, rho func(v float32) float32, zeroBias bool) (w, b *tensor.T) {
+	key := paramKey{l, fmt.Sprintf("%s/%t", mod, zeroBias)}
+	if c != nil {
+		if v, ok := c.m.Load(key); ok {
+			p := v.([2]*tensor.T)
+			return p[0], p[1]
+		}
+	}
+	w0, b0 := l.Params()
+	w, b = mapT(w0, rho), mapT(b0, rho)
+	if zeroBias {
+		b = nil
+	}
+	if c != nil {
+		c.m.Store(key, [2]*tensor.T{w, b})
+	}
+	return w, b
+}
+
+func mapT(t *tensor.T, f func(float32) float32) *tensor.T {
+	if t == nil {
+		return nil
+	}
+	out := tensor.New(t.Shape...)
+	for i, v := range t.Data {
+		out.Data[i] = f(v)
+	}
+	return out
+}
+
+func identity(v float32) float32 { return v }
+func positive(v float32) float32 { return max(v, 0) }
+func negative(v float32) float32 { return min(v, 0) }
+
+// jt computes Jᵀ s, the input gradient of x ↦ l(x; w) (bias irrelevant).
+func jt(l nn.Affine, w, s *tensor.T, x *tensor.T) *tensor.T {
+	return l.BackwardWith(s, w, x.Shape)
+}
+
+// spec holds a rule's canonical spec text, returned by String.
+type spec string
+
+func (s spec) String() string { return string(s) }
+
+// Epsilon is LRP-ε (LRP-0 is Epsilon with Eps = Stabilizer):
+//
+//	R_j = x_j Σ_k w_jk R_k / stab_ε(z_k),  z_k = Σ_j x_j w_jk + b_k,
+//
+// with the sign-aware stab_ε(z) = z + ((z == 0) + sign(z))·ε. With Additive
+// (the thesis code's convention) z_k + ε is divided by stab_1e-6(z_k + ε).
+type Epsilon struct {
+	spec
+	Eps      float32
+	ZeroBias bool
+	Additive bool
+}
+
+// Relevance implements Rule.
+func (r *Epsilon) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	w, b := c.params(l, "id", identity, r.ZeroBias)
+	var z *tensor.T
+	if r.ZeroBias {
+		z = l.ForwardWith(x, w, b)
+	} else {
+		z = y.Clone()
+	}
+	if r.Additive {
+		for i := range z.Data {
+			z.Data[i] += r.Eps
+		}
+		stab(z, Stabilizer)
+	} else {
+		stab(z, r.Eps)
+	}
+	return mulAdd(nil, x, jt(l, w, div(rel, z), x), 1)
+}
+
+// Gamma is LRP-γ in the generalized form of Andéol et al. (2021), as
+// Zennit implements it: with x⁺ = max(x,0), x⁻ = min(x,0),
+// ρ⁺(w) = w + γ·max(w,0), ρ⁻(w) = w + γ·min(w,0) (biases likewise),
+//
+//	z⁺ = ρ⁺(W)x⁺ + ρ⁻(W)x⁻ + ρ⁺(b),   z⁻ = ρ⁻(W)x⁺ + ρ⁺(W)x⁻ + ρ⁻(b),
+//	s⁺ = [z > 0]·R / stab(z⁺),          s⁻ = [z < 0]·R / stab(z⁻),
+//	R_in = x⁺⊙(ρ⁺ᵀs⁺ + ρ⁻ᵀs⁻) + x⁻⊙(ρ⁻ᵀs⁺ + ρ⁺ᵀs⁻),
+//
+// where z = Wx + b is the layer's own output. For x ≥ 0 and z > 0 this is
+// the classic R_j = x_j Σ_k ρ⁺(w_jk) R_k / stab(Σ_j x_j ρ⁺(w_jk) + ρ⁺(b_k)).
+// With Classic (the thesis code's convention) that classic formula is used
+// for every input and output.
+type Gamma struct {
+	spec
+	Gamma    float32
+	ZeroBias bool
+	Classic  bool
+}
+
+// Relevance implements Rule.
+func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	g := r.Gamma
+	key := "gamma" + fmtFloat(g)
+	wp, bp := c.params(l, key+"+", func(v float32) float32 { return v + g*max(v, 0) }, r.ZeroBias)
+	if r.Classic {
+		z := stab(l.ForwardWith(x, wp, bp), Stabilizer)
+		return mulAdd(nil, x, jt(l, wp, div(rel, z), x), 1)
+	}
+	wn, bn := c.params(l, key+"-", func(v float32) float32 { return v + g*min(v, 0) }, r.ZeroBias)
+	hasNeg := anyNegative(x)
+	xp, xn := x, (*tensor.T)(nil)
+	if hasNeg {
+		xp, xn = clampPos(x), clampNeg(x)
+	}
+	zp := l.ForwardWith(xp, wp, bp)
+	zn := l.ForwardWith(xp, wn, bn)
+	if hasNeg {
+		addTo(zp, l.ForwardWith(xn, wn, nil))
+		addTo(zn, l.ForwardWith(xn, wp, nil))
+	}
+	stab(zp, Stabilizer)
+	stab(zn, Stabilizer)
+	sp, sn := tensor.New(rel.Shape...), tensor.New(rel.Shape...)
+	for i, v := range y.Data {
+		switch {
+		case v > 0:
+			sp.Data[i] = rel.Data[i] / zp.Data[i]
+		case v < 0:
+			sn.Data[i] = rel.Data[i] / zn.Data[i]
+		}
+	}
+	// x⁺⊙(ρ⁺ᵀs⁺ + ρ⁻ᵀs⁻) + x⁻⊙(ρ⁻ᵀs⁺ + ρ⁺ᵀs⁻)
+	out := mulAdd(nil, xp, jt(l, wp, sp, x), 1)
+	mulAdd(out, xp, jt(l, wn, sn, x), 1)
+	if hasNeg {
+		mulAdd(out, xn, jt(l, wn, sp, x), 1)
+		mulAdd(out, xn, jt(l, wp, sn, x), 1)
+	}
+	return out
+}
+
+func addTo(dst, src *tensor.T) {
+	for i, v := range src.Data {
+		dst.Data[i] += v
+	}
+}
+
+// AlphaBeta is the α-β rule (α − β = 1), as Zennit implements it: with
+// positive and negative parts of inputs and weights,
+//
+//	z⁺ = W⁺x⁺ + W⁻x⁻ + b⁺,   z⁻ = W⁻x⁺ + W⁺x⁻ + b⁻,
+//	R_in = α·(x⁺⊙W⁺ᵀ + x⁻⊙W⁻ᵀ)(R/stab(z⁺)) − β·(x⁺⊙W⁻ᵀ + x⁻⊙W⁺ᵀ)(R/stab(z⁻)).
+//
+// z⁺ (ZPlus) is α = 1, β = 0.
+type AlphaBeta struct {
+	spec
+	Alpha, Beta float32
+	ZeroBias    bool
+}
+
+// Relevance implements Rule.
+func (r *AlphaBeta) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	wp, bp := c.params(l, "pos", positive, r.ZeroBias)
+	wn, bn := c.params(l, "neg", negative, r.ZeroBias)
+	hasNeg := anyNegative(x)
+	xp, xn := x, (*tensor.T)(nil)
+	if hasNeg {
+		xp, xn = clampPos(x), clampNeg(x)
+	}
+	term := func(wa, wb, bias *tensor.T, scale float32, out *tensor.T) *tensor.T {
+		z := l.ForwardWith(xp, wa, bias)
+		if hasNeg {
+			addTo(z, l.ForwardWith(xn, wb, nil))
+		}
+		s := div(rel, stab(z, Stabilizer))
+		out = mulAdd(out, xp, jt(l, wa, s, x), scale)
+		if hasNeg {
+			mulAdd(out, xn, jt(l, wb, s, x), scale)
+		}
+		return out
+	}
+	out := term(wp, wn, bp, r.Alpha, nil)
+	if r.Beta != 0 {
+		term(wn, wp, bn, -r.Beta, out)
+	}
+	return out
+}
+
+// ZBox is the z^B (box) rule for inputs bounded by Low ≤ x ≤ High:
+//
+//	z = Wx + b − (W⁺·Low + b⁺) − (W⁻·High + b⁻),   s = R / stab(z),
+//	R_in = x⊙Wᵀs − Low⊙W⁺ᵀs − High⊙W⁻ᵀs.
+//
+// Low and High hold one sample's bounds (C×H×W, or one value broadcast to
+// every pixel) and apply to each sample of the batch.
+type ZBox struct {
+	spec
+	Low, High *tensor.T
+	ZeroBias  bool
+}
+
+// bound expands a bound to x's shape.
+func bound(b *tensor.T, x *tensor.T) (*tensor.T, error) {
+	out := tensor.New(x.Shape...)
+	per := x.Len() / x.Shape[0]
+	switch b.Len() {
+	case 1:
+		for i := range out.Data {
+			out.Data[i] = b.Data[0]
+		}
+	case per:
+		for n := 0; n < x.Shape[0]; n++ {
+			copy(out.Data[n*per:], b.Data)
+		}
+	case x.Len():
+		copy(out.Data, b.Data)
+	default:
+		return nil, fmt.Errorf("zbox bound of shape %s does not fit input %s", tensor.ShapeString(b.Shape), tensor.ShapeString(x.Shape))
+	}
+	return out, nil
+}
+
+// Relevance implements Rule. Bounds whose size fits neither one sample nor
+// the batch are rejected earlier by Check.
+func (r *ZBox) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	w, b := c.params(l, "id", identity, r.ZeroBias)
+	wp, bp := c.params(l, "pos", positive, r.ZeroBias)
+	wn, bn := c.params(l, "neg", negative, r.ZeroBias)
+	low, err := bound(r.Low, x)
+	if err != nil {
+		panic("lrp: " + err.Error())
+	}
+	high, err := bound(r.High, x)
+	if err != nil {
+		panic("lrp: " + err.Error())
+	}
+	var z *tensor.T
+	if r.ZeroBias {
+		z = l.ForwardWith(x, w, b)
+	} else {
+		z = y.Clone()
+	}
+	zl := l.ForwardWith(low, wp, bp)
+	zh := l.ForwardWith(high, wn, bn)
+	for i := range z.Data {
+		z.Data[i] -= zl.Data[i] + zh.Data[i]
+	}
+	s := div(rel, stab(z, Stabilizer))
+	out := mulAdd(nil, x, jt(l, w, s, x), 1)
+	mulAdd(out, low, jt(l, wp, s, x), -1)
+	mulAdd(out, high, jt(l, wn, s, x), -1)
+	return out
+}
+
+// Check returns an error if the bounds do not fit inputs of the given shape.
+func (r *ZBox) Check(inShape []int) error {
+	x := tensor.New(inShape...)
+	if _, err := bound(r.Low, x); err != nil {
+		return err
+	}
+	_, err := bound(r.High, x)
+	return err
+}
+
+// Flat spreads relevance uniformly over each output's receptive field:
+// inputs and weights are replaced by ones and the bias by zero,
+//
+//	R_j = Σ_k 1 · R_k / stab(Σ_j 1).
+type Flat struct{ spec }
+
+// Relevance implements Rule.
+func (r *Flat) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	w, _ := c.params(l, "ones", func(float32) float32 { return 1 }, true)
+	ones := mapT(x, func(float32) float32 { return 1 })
+	z := stab(l.ForwardWith(ones, w, nil), Stabilizer)
+	return jt(l, w, div(rel, z), x)
+}
+
+// WSquare is the w² rule: inputs are replaced by ones, weights and biases
+// squared (biases dropped with ZeroBias),
+//
+//	R_j = Σ_k w_jk² R_k / stab(Σ_j w_jk² + b_k²).
+type WSquare struct {
+	spec
+	ZeroBias bool
+}
+
+// Relevance implements Rule.
+func (r *WSquare) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	w, b := c.params(l, "square", func(v float32) float32 { return v * v }, r.ZeroBias)
+	ones := mapT(x, func(float32) float32 { return 1 })
+	z := stab(l.ForwardWith(ones, w, b), Stabilizer)
+	return jt(l, w, div(rel, z), x)
+}
+
+// Pass returns the output relevance unchanged (for layers whose input and
+// output shapes agree).
+type Pass struct{ spec }
+
+// Relevance implements Rule.
+func (r *Pass) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	if !tensor.SameShape(x.Shape, rel.Shape) {
+		panic("lrp: pass rule on a layer that changes the shape")
+	}
+	return rel.Clone()
+}

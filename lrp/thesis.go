@@ -1,0 +1,138 @@
+package lrp
+
+import (
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/tensor"
+)
+
+// The thesis code (rodrigobdz/lrp) computes LRP as the gradient of a
+// modified network: each layer with a rule outputs z·(y/stab(z)) with the
+// factor held constant, where y is the layer's own output and z its
+// modified pre-activation, and relevance is x ⊙ ∂logit_t/∂x at the end
+// (plus the box bounds' terms). Layers without a rule, ReLU and max
+// pooling keep their ordinary gradient. Where every affine layer has a
+// rule this equals propagating R = y ⊙ g; where one has none (e.g. the
+// classifier in the decreasing-gamma preset) it does not, so the thesis
+// convention is computed this way.
+
+// thesisRule is implemented by rules that have a thesis-code form.
+type thesisRule interface {
+	// thesisGrad returns the input gradient of the modified layer for
+	// output gradient g, and the relevance of the box bounds (or nil).
+	thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (gx, bounds *tensor.T)
+}
+
+// scaled returns g ⊙ y / stab(z).
+func scaled(g, y, z *tensor.T) *tensor.T {
+	stab(z, Stabilizer)
+	s := tensor.New(g.Shape...)
+	for i := range s.Data {
+		s.Data[i] = g.Data[i] * y.Data[i] / z.Data[i]
+	}
+	return s
+}
+
+func (r *Epsilon) thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (*tensor.T, *tensor.T) {
+	w, b := c.params(l, "id", identity, r.ZeroBias)
+	z := l.ForwardWith(x, w, b)
+	if r.Additive {
+		for i := range z.Data {
+			z.Data[i] += r.Eps
+		}
+	}
+	return jt(l, w, scaled(g, y, z), x), nil
+}
+
+func (r *Gamma) thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (*tensor.T, *tensor.T) {
+	gm := r.Gamma
+	wp, bp := c.params(l, "gamma"+fmtFloat(gm)+"+", func(v float32) float32 { return v + gm*max(v, 0) }, r.ZeroBias)
+	z := l.ForwardWith(x, wp, bp)
+	return jt(l, wp, scaled(g, y, z), x), nil
+}
+
+func (r *ZBox) thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (*tensor.T, *tensor.T) {
+	w, b := c.params(l, "id", identity, r.ZeroBias)
+	wp, bp := c.params(l, "pos", positive, r.ZeroBias)
+	wn, bn := c.params(l, "neg", negative, r.ZeroBias)
+	low, _ := bound(r.Low, x)
+	high, _ := bound(r.High, x)
+	z := l.ForwardWith(x, w, b)
+	zl := l.ForwardWith(low, wp, bp)
+	zh := l.ForwardWith(high, wn, bn)
+	for i := range z.Data {
+		z.Data[i] -= zl.Data[i] + zh.Data[i]
+	}
+	s := scaled(g, y, z)
+	bounds := mulAdd(nil, low, jt(l, wp, s, x), -1)
+	mulAdd(bounds, high, jt(l, wn, s, x), -1)
+	return jt(l, w, s, x), bounds
+}
+
+// thesisMode reports whether the rules use the thesis convention.
+func thesisMode(rules []Rule) bool {
+	for _, r := range rules {
+		switch r := r.(type) {
+		case *Epsilon:
+			if r.Additive {
+				return true
+			}
+		case *Gamma:
+			if r.Classic {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// explainThesis runs the thesis code's gradient formulation.
+func (e *Explainer) explainThesis(vals []*tensor.T, targets []int) *tensor.T {
+	grad := make([]*tensor.T, len(vals))
+	grad[e.out] = oneHot(vals[e.out], targets, false)
+	var boundRel *tensor.T
+	for i := e.out - 1; i >= 0; i-- {
+		n := e.Graph.Nodes[i]
+		g := grad[n.Output()]
+		if g == nil {
+			continue
+		}
+		in := make([]*tensor.T, len(n.Inputs))
+		for k, v := range n.Inputs {
+			in[k] = vals[v]
+		}
+		var gin []*tensor.T
+		if r, ok := e.Rules[i].(thesisRule); ok {
+			gx, b := r.thesisGrad(n.Layer.(nn.Affine), in[0], vals[n.Output()], g, &e.cache)
+			gin = []*tensor.T{gx}
+			if b != nil {
+				if boundRel == nil {
+					boundRel = b
+				} else {
+					addTo(boundRel, b)
+				}
+			}
+		} else {
+			gin = n.Layer.Backward(in, vals[n.Output()], g)
+		}
+		for k, v := range n.Inputs {
+			if gin[k] == nil {
+				continue
+			}
+			if grad[v] == nil {
+				grad[v] = gin[k]
+			} else {
+				addTo(grad[v], gin[k])
+			}
+		}
+		grad[n.Output()] = nil
+	}
+	x := vals[0]
+	if grad[0] == nil {
+		grad[0] = tensor.New(x.Shape...)
+	}
+	r := mulAdd(nil, x, grad[0], 1)
+	if boundRel != nil {
+		addTo(r, boundRel)
+	}
+	return r
+}
