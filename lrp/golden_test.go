@@ -26,6 +26,7 @@ type golden struct {
 	Relevance  string           `json:"relevance"`
 	Tolerance  float64          `json:"tolerance_rel"`
 	Params     map[string]any   `json:"params"`
+	Preset     *goldenComposite `json:"preset"`
 }
 
 type goldenComposite struct {
@@ -141,5 +142,48 @@ func TestGoldenLRP(t *testing.T) {
 			}
 			compare(t, res.Relevance, loadNpy(t, gd.Relevance), gd.Tolerance)
 		})
+	}
+}
+
+// TestGoldenComposites builds the composites and presets by name, with the
+// parameters the reference used, and compares with the same goldens.
+func TestGoldenComposites(t *testing.T) {
+	m := readManifest(t)
+	n := 0
+	for _, gd := range m.Goldens {
+		var name string
+		switch {
+		case gd.Composite != nil:
+			name = gd.Composite.Name
+		case gd.Preset != nil && gd.Convention == "thesis":
+			name = gd.Preset.Name
+		default:
+			continue
+		}
+		n++
+		t.Run(gd.Model+"/"+gd.Config, func(t *testing.T) {
+			md := m.Models[gd.Model]
+			c, err := lrp.LookupComposite(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := graphFor(t, m, gd.Model)
+			rm, err := c.Build(g, lrp.Params{Low: loadNpy(t, md.Low), High: loadNpy(t, md.High)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := lrp.NewExplainer(g, rm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.Explain(loadNpy(t, md.Input), lrp.Options{Targets: md.Targets})
+			if err != nil {
+				t.Fatal(err)
+			}
+			compare(t, res.Relevance, loadNpy(t, gd.Relevance), gd.Tolerance)
+		})
+	}
+	if n < 17 {
+		t.Errorf("only %d composite goldens", n)
 	}
 }
