@@ -187,3 +187,44 @@ func TestGoldenComposites(t *testing.T) {
 		t.Errorf("only %d composite goldens", n)
 	}
 }
+
+func TestGoldenBaselines(t *testing.T) {
+	m := readManifest(t)
+	n := 0
+	for _, gd := range m.Goldens {
+		if gd.Method == "lrp" {
+			continue
+		}
+		n++
+		t.Run(gd.Model+"/"+gd.Config, func(t *testing.T) {
+			md := m.Models[gd.Model]
+			g := graphFor(t, m, gd.Model)
+			var a lrp.Attributor
+			switch gd.Method {
+			case "gradient":
+				a = &lrp.Gradient{Graph: g}
+			case "gradient-x-input":
+				a = &lrp.Gradient{Graph: g, TimesInput: true}
+			case "integrated-gradients":
+				a = &lrp.IntegratedGradients{Graph: g, Steps: int(gd.Params["steps"].(float64))}
+			case "smoothgrad":
+				a = &lrp.SmoothGrad{Graph: g, Noise: loadNpy(t, gd.Params["noise"].(string))}
+			case "occlusion":
+				w := gd.Params["window"].([]any)
+				s := gd.Params["stride"].([]any)
+				a = &lrp.Occlusion{Graph: g, Window: [2]int{int(w[0].(float64)), int(w[1].(float64))},
+					Stride: [2]int{int(s[0].(float64)), int(s[1].(float64))}, Fill: float32(gd.Params["fill"].(float64))}
+			default:
+				t.Fatalf("unknown method %q", gd.Method)
+			}
+			res, err := a.Attribute(loadNpy(t, md.Input), md.Targets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compare(t, res.Relevance, loadNpy(t, gd.Relevance), gd.Tolerance)
+		})
+	}
+	if n != 10 {
+		t.Errorf("%d baseline goldens, want 10", n)
+	}
+}

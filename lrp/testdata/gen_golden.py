@@ -1243,6 +1243,10 @@ def main():
             for cfg, rule in (("epsilon-0.25", "epsilon(0.25)"), ("gamma-0.25", "gamma(0.25)")):
                 spec = f"conv:{rule};linear:{rule};avgpool:zero"
                 Rt = golden(f"{cfg}.thesis", spec, convention="thesis")
+                if args.thesis_src and mname == "vgg":   # the thesis LRP class is VGG-only (features[0])
+                    d3 = rel_err(thesis_check(args.thesis_src, model64, x, targets, parse_spec(spec), graph), Rt)
+                    print(f"  {cfg} on all layers: thesis code vs this reference rel diff {d3:.2e}")
+                    manifest["goldens"][-1]["thesis_check"] = d3
                 Rz = lrp_zennit(graph, x, targets, parse_spec(spec))
                 d = rel_err(Rt, Rz)
                 print(f"  {cfg} on all layers: thesis vs zennit conventions rel diff {d:.2e}")

@@ -1,0 +1,265 @@
+package lrp
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/tensor"
+)
+
+// Attributor computes an attribution (relevance) for a batch of inputs.
+// LRP's Explainer and the baselines below implement it, so evaluation can
+// compare them.
+type Attributor interface {
+	Attribute(x *tensor.T, targets []int) (*Result, error)
+}
+
+// Attribute implements Attributor with default options.
+func (e *Explainer) Attribute(x *tensor.T, targets []int) (*Result, error) {
+	return e.Explain(x, Options{Targets: targets})
+}
+
+// logitsValue returns the value id of the logits: the graph output, or the
+// input of a final Softmax.
+func logitsValue(g *nn.Graph) int {
+	if last := g.Nodes[g.Output-1]; last.Type() == "Softmax" {
+		return last.Inputs[0]
+	}
+	return g.Output
+}
+
+// gradient returns the logits and ∂logit_target/∂x.
+func gradient(g *nn.Graph, x *tensor.T, targets []int) (*tensor.T, []int, *tensor.T, error) {
+	if err := g.CheckInput(x.Shape); err != nil {
+		return nil, nil, nil, fmt.Errorf("lrp: %w", err)
+	}
+	out := logitsValue(g)
+	vals := g.Forward(x)
+	t, err := resolveTargets(vals[out], targets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gx := g.Backward(vals, out, oneHot(vals[out], t, false))[0]
+	if gx == nil {
+		gx = tensor.New(x.Shape...)
+	}
+	return vals[out], t, gx, nil
+}
+
+// Gradient attributes ∂logit_target/∂x (sensitivity).
+type Gradient struct {
+	Graph *nn.Graph
+	// TimesInput multiplies the gradient by the input (Gradient×Input).
+	TimesInput bool
+}
+
+// Attribute implements Attributor.
+func (a *Gradient) Attribute(x *tensor.T, targets []int) (*Result, error) {
+	logits, t, gx, err := gradient(a.Graph, x, targets)
+	if err != nil {
+		return nil, err
+	}
+	if a.TimesInput {
+		gx = mulAdd(nil, x, gx, 1)
+	}
+	return &Result{Logits: logits, Targets: t, Relevance: gx}, nil
+}
+
+// SmoothGrad averages the gradient over noisy copies of the input,
+//
+//	R = (1/n) Σ_k ∇ logit_t(x + ε_k),  ε_k ~ N(0, σ²),  σ = Level·(max x − min x) per sample,
+//
+// and, as Zennit does, evaluates the last of the n samples without noise.
+// Noise, if set (n×N×…), replaces the random draws.
+type SmoothGrad struct {
+	Graph   *nn.Graph
+	Samples int     // n (default 20)
+	Level   float64 // noise level (default 0.1)
+	Seed    uint64
+	Noise   *tensor.T
+}
+
+// Attribute implements Attributor.
+func (a *SmoothGrad) Attribute(x *tensor.T, targets []int) (*Result, error) {
+	n := a.Samples
+	if a.Noise != nil {
+		n = a.Noise.Shape[0]
+		if a.Noise.Len() != n*x.Len() {
+			return nil, fmt.Errorf("lrp: smoothgrad noise of shape %s does not fit input %s", tensor.ShapeString(a.Noise.Shape), tensor.ShapeString(x.Shape))
+		}
+	}
+	if n <= 0 {
+		n = 20
+	}
+	level := a.Level
+	if level == 0 {
+		level = 0.1
+	}
+	rng := rand.New(rand.NewPCG(a.Seed, 0x5300d6))
+	per := x.Len() / x.Shape[0]
+	sum := tensor.New(x.Shape...)
+	var res *Result
+	for k := 0; k < n; k++ {
+		xk := x.Clone()
+		switch {
+		case a.Noise != nil:
+			noise := a.Noise.Data[k*x.Len() : (k+1)*x.Len()]
+			for i := range xk.Data {
+				xk.Data[i] += noise[i]
+			}
+		case k < n-1:
+			for s := 0; s < x.Shape[0]; s++ {
+				lo, hi := minMax(x.Data[s*per : (s+1)*per])
+				sigma := level * float64(hi-lo)
+				for i := s * per; i < (s+1)*per; i++ {
+					xk.Data[i] += float32(rng.NormFloat64() * sigma)
+				}
+			}
+		}
+		logits, t, gx, err := gradient(a.Graph, xk, targets)
+		if err != nil {
+			return nil, err
+		}
+		if res == nil {
+			res = &Result{Logits: logits, Targets: t}
+			targets = t
+		}
+		addTo(sum, gx)
+	}
+	for i := range sum.Data {
+		sum.Data[i] /= float32(n)
+	}
+	res.Relevance = sum
+	return res, nil
+}
+
+func minMax(v []float32) (lo, hi float32) {
+	lo, hi = v[0], v[0]
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+// IntegratedGradients integrates the gradient along the straight path from
+// a baseline b (zeros if nil) to x with the right Riemann sum,
+//
+//	R = (x − b) ⊙ (1/n) Σ_{k=1..n} ∇ logit_t(b + (k/n)(x − b)).
+type IntegratedGradients struct {
+	Graph    *nn.Graph
+	Steps    int // n (default 32)
+	Baseline *tensor.T
+}
+
+// Attribute implements Attributor.
+func (a *IntegratedGradients) Attribute(x *tensor.T, targets []int) (*Result, error) {
+	n := a.Steps
+	if n <= 0 {
+		n = 32
+	}
+	base := a.Baseline
+	if base == nil {
+		base = tensor.New(x.Shape...)
+	} else if !tensor.SameShape(base.Shape, x.Shape) {
+		return nil, fmt.Errorf("lrp: integrated-gradients baseline of shape %s does not fit input %s", tensor.ShapeString(base.Shape), tensor.ShapeString(x.Shape))
+	}
+	logits, t, _, err := gradient(a.Graph, x, targets)
+	if err != nil {
+		return nil, err
+	}
+	sum := tensor.New(x.Shape...)
+	for k := 1; k <= n; k++ {
+		xk := tensor.New(x.Shape...)
+		f := float32(k) / float32(n)
+		for i := range xk.Data {
+			xk.Data[i] = base.Data[i] + f*(x.Data[i]-base.Data[i])
+		}
+		_, _, gx, err := gradient(a.Graph, xk, t)
+		if err != nil {
+			return nil, err
+		}
+		addTo(sum, gx)
+	}
+	for i := range sum.Data {
+		sum.Data[i] *= (x.Data[i] - base.Data[i]) / float32(n)
+	}
+	return &Result{Logits: logits, Targets: t, Relevance: sum}, nil
+}
+
+// Occlusion slides a window over the image, fills it with Fill in every
+// channel, and credits every element of the window with the drop of the
+// target logit: R += mask · (logit_t(x) − logit_t(x occluded)).
+type Occlusion struct {
+	Graph          *nn.Graph
+	Window, Stride [2]int
+	Fill           float32
+}
+
+// Attribute implements Attributor.
+func (a *Occlusion) Attribute(x *tensor.T, targets []int) (*Result, error) {
+	if x.Dims() != 4 {
+		return nil, fmt.Errorf("lrp: occlusion needs N×C×H×W input, got %s", tensor.ShapeString(x.Shape))
+	}
+	if a.Window[0] < 1 || a.Window[1] < 1 || a.Stride[0] < 1 || a.Stride[1] < 1 {
+		return nil, fmt.Errorf("lrp: occlusion window %v and stride %v must be positive", a.Window, a.Stride)
+	}
+	if err := a.Graph.CheckInput(x.Shape); err != nil {
+		return nil, fmt.Errorf("lrp: %w", err)
+	}
+	out := logitsValue(a.Graph)
+	logits := a.Graph.Forward(x)[out]
+	t, err := resolveTargets(logits, targets)
+	if err != nil {
+		return nil, err
+	}
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	classes := logits.Len() / n
+	r := tensor.New(x.Shape...)
+	for i := 0; i < h; i += a.Stride[0] {
+		for j := 0; j < w; j += a.Stride[1] {
+			xo := x.Clone()
+			each := func(fn func(idx int)) {
+				for s := 0; s < n*c; s++ {
+					for y := i; y < min(i+a.Window[0], h); y++ {
+						for xx := j; xx < min(j+a.Window[1], w); xx++ {
+							fn(s*h*w + y*w + xx)
+						}
+					}
+				}
+			}
+			each(func(idx int) { xo.Data[idx] = a.Fill })
+			occ := a.Graph.Forward(xo)[out]
+			each(func(idx int) {
+				s := idx / (c * h * w)
+				r.Data[idx] += logits.Data[s*classes+t[s]] - occ.Data[s*classes+t[s]]
+			})
+		}
+	}
+	return &Result{Logits: logits, Targets: t, Relevance: r}, nil
+}
+
+// Random attributes uniform random values in [0, 1) (seeded): the baseline
+// every explanation method should beat.
+type Random struct {
+	Graph *nn.Graph
+	Seed  uint64
+}
+
+// Attribute implements Attributor.
+func (a *Random) Attribute(x *tensor.T, targets []int) (*Result, error) {
+	if err := a.Graph.CheckInput(x.Shape); err != nil {
+		return nil, fmt.Errorf("lrp: %w", err)
+	}
+	logits := a.Graph.Forward(x)[logitsValue(a.Graph)]
+	t, err := resolveTargets(logits, targets)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(a.Seed, 0x7a4d0))
+	r := tensor.New(x.Shape...)
+	for i := range r.Data {
+		r.Data[i] = rng.Float32()
+	}
+	return &Result{Logits: logits, Targets: t, Relevance: r}, nil
+}
