@@ -29,6 +29,7 @@ func loadModel(spec string) (*nn.Graph, error) {
 type inputSet struct {
 	x     *tensor.T
 	names []string
+	pre   *data.Preprocess // the preprocessing applied to images, nil for .npy
 }
 
 // loadInputs reads --input x.npy or decodes and preprocesses images.
@@ -77,7 +78,7 @@ func loadInputs(npyPath string, images []string, preprocess string) (*inputSet, 
 		for i, t := range items {
 			copy(x.Data[i*per:], t.Data)
 		}
-		return &inputSet{x: x, names: images}, nil
+		return &inputSet{x: x, names: images, pre: &p}, nil
 	}
 	return nil, fmt.Errorf("no input: give --input FILE.npy or image files")
 }

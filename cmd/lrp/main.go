@@ -5,6 +5,7 @@
 //
 //	lrp layers  --model M
 //	lrp predict --model M (--input x.npy | IMAGE...) [--top 5] [--out logits.npy]
+//	lrp explain --model M (--input x.npy | IMAGE...) --composite NAME --out r.npy|DIR
 //
 // Run "lrp help" for the list of commands and "lrp COMMAND -h" for a
 // command's flags.
@@ -28,6 +29,7 @@ type command struct {
 var commands = map[string]command{
 	"layers":  {"list the layers of a model: index, name, type, output shape", runLayers},
 	"predict": {"classify inputs and print the top classes", runPredict},
+	"explain": {"compute relevance (LRP or a baseline) and write it as .npy and heatmaps", runExplain},
 }
 
 func main() {

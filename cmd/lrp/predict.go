@@ -9,13 +9,15 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/xai-go/lrp/lrp"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 )
 
 func runLayers(args []string, stdout io.Writer) error {
-	fs := newFlags("layers", "--model M")
+	fs := newFlags("layers", "--model M [--composite NAME | --rules SPEC | --rules-file F]")
 	model := fs.String("model", "", "model: an ONNX file")
+	rf := addRuleFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -29,11 +31,38 @@ func runLayers(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("model %s: %w", *model, err)
 	}
+	// Bounds only matter for computing relevance, not for listing rules.
+	if *rf.low == "" {
+		*rf.low = "0"
+	}
+	if *rf.high == "" {
+		*rf.high = "1"
+	}
+	m, err := rf.ruleMap(g, nil, in)
+	if err != nil {
+		return err
+	}
+	var rules []lrp.Rule
+	if m != nil {
+		e, err := lrp.NewExplainer(g, m)
+		if err != nil {
+			return err
+		}
+		g, rules = e.Graph, e.Rules
+	}
 	w := bufio.NewWriter(stdout)
-	fmt.Fprintf(w, "%-5s  %-32s  %-15s  %s\n", "index", "name", "type", "output shape")
+	header := fmt.Sprintf("%-5s  %-32s  %-15s  %-15s", "index", "name", "type", "output shape")
+	if rules != nil {
+		header += "  rule"
+	}
+	fmt.Fprintln(w, strings.TrimRight(header, " "))
 	fmt.Fprintf(w, "%-5s  %-32s  %-15s  %s\n", "-", g.InputName, "Input", tensor.ShapeString(in))
 	for _, n := range g.Nodes {
-		fmt.Fprintf(w, "%-5d  %-32s  %-15s  %s\n", n.Index, n.Name, n.Type(), tensor.ShapeString(shapes[n.Output()]))
+		line := fmt.Sprintf("%-5d  %-32s  %-15s  %-15s", n.Index, n.Name, n.Type(), tensor.ShapeString(shapes[n.Output()]))
+		if rules != nil && rules[n.Index] != nil {
+			line += "  " + rules[n.Index].String()
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
 	return w.Flush()
 }

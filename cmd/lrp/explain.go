@@ -1,0 +1,226 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/xai-go/lrp/data"
+	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/tensor"
+	"github.com/xai-go/lrp/viz"
+)
+
+// ruleFlags are the flags that choose a rule map.
+type ruleFlags struct {
+	composite, rules, rulesFile *string
+	epsilon, gamma              *float64
+	low, high                   *string
+}
+
+func addRuleFlags(fs *flag.FlagSet) *ruleFlags {
+	return &ruleFlags{
+		composite: fs.String("composite", "", "named composite or preset: "+strings.Join(lrp.CompositeNames(), ", ")),
+		rules:     fs.String("rules", "", "rule map spec, e.g. '0:zbox(low=-2.1179,high=2.64);1-16:gamma(0.25);17-30:epsilon(0.25);31-:zero'"),
+		rulesFile: fs.String("rules-file", "", "rule map file: one SELECTOR:RULE per line, or JSON [{\"select\":…,\"rule\":…}]"),
+		epsilon:   fs.Float64("epsilon", 0, "ε of the composite (default: the composite's)"),
+		gamma:     fs.Float64("gamma", 0, "γ of the composite (default: the composite's)"),
+		low:       fs.String("low", "", "box-rule lower bound: a number or a .npy file (default: the preprocessing's image of 0)"),
+		high:      fs.String("high", "", "box-rule upper bound: a number or a .npy file (default: the preprocessing's image of 1)"),
+	}
+}
+
+// bound reads a bound flag, or derives it from the preprocessing.
+func bound(flagValue string, pre *data.Preprocess, pixel float32, shape []int) (*tensor.T, error) {
+	if flagValue != "" {
+		if v, err := strconv.ParseFloat(flagValue, 32); err == nil {
+			return tensor.FromData([]float32{float32(v)}, 1), nil
+		}
+		return tensor.LoadNpy(flagValue)
+	}
+	if pre == nil || len(shape) != 4 {
+		return nil, nil
+	}
+	t := tensor.New(shape[1:]...)
+	for i := range t.Data {
+		t.Data[i] = pixel
+	}
+	if err := pre.Normalize(t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ruleMap builds the rule map the flags ask for (nil if none was given).
+func (f *ruleFlags) ruleMap(g *nn.Graph, pre *data.Preprocess, inShape []int) (*lrp.RuleMap, error) {
+	given := 0
+	for _, s := range []string{*f.composite, *f.rules, *f.rulesFile} {
+		if s != "" {
+			given++
+		}
+	}
+	if given > 1 {
+		return nil, fmt.Errorf("give only one of --composite, --rules and --rules-file")
+	}
+	switch {
+	case *f.rules != "":
+		return lrp.ParseRuleMap(*f.rules, tensor.LoadNpy)
+	case *f.rulesFile != "":
+		spec, err := readRulesFile(*f.rulesFile)
+		if err != nil {
+			return nil, err
+		}
+		m, err := lrp.ParseRuleMap(spec, tensor.LoadNpy)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", *f.rulesFile, err)
+		}
+		return m, nil
+	case *f.composite != "":
+		c, err := lrp.LookupComposite(*f.composite)
+		if err != nil {
+			return nil, err
+		}
+		p := lrp.Params{Epsilon: *f.epsilon, Gamma: *f.gamma}
+		if p.Low, err = bound(*f.low, pre, 0, inShape); err != nil {
+			return nil, fmt.Errorf("--low: %w", err)
+		}
+		if p.High, err = bound(*f.high, pre, 1, inShape); err != nil {
+			return nil, fmt.Errorf("--high: %w", err)
+		}
+		return c.Build(g, p)
+	}
+	return nil, nil
+}
+
+// readRulesFile reads a rule map file: JSON [{"select": S, "rule": R}, …]
+// or text with one SELECTOR:RULE per line ('#' starts a comment).
+func readRulesFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasSuffix(strings.ToLower(path), ".json") {
+		var entries []struct{ Select, Rule string }
+		if err := json.Unmarshal(b, &entries); err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		parts := make([]string, len(entries))
+		for i, e := range entries {
+			parts[i] = e.Select + ":" + e.Rule
+		}
+		return strings.Join(parts, ";"), nil
+	}
+	var parts []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if line = strings.TrimSpace(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, ";"), nil
+}
+
+func runExplain(args []string, stdout io.Writer) error {
+	fs := newFlags("explain", "--model M (--input x.npy | IMAGE...) [--composite NAME | --rules SPEC | --rules-file F] [--method lrp] --out r.npy|DIR")
+	model := fs.String("model", "", "model: an ONNX file")
+	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
+	pre := fs.String("preprocess", "", "preprocessing for images (default imagenet)")
+	method := fs.String("method", "lrp", "lrp, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion or random")
+	target := fs.Int("target", -1, "class to explain (default: the predicted class of each input)")
+	out := fs.String("out", "", "write the relevance N×C×H×W to this .npy file, or into this directory with heatmap PNGs")
+	seed := fs.Uint64("seed", 0, "seed for smoothgrad and random")
+	rf := addRuleFlags(fs)
+	images, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("--out is required")
+	}
+	g, err := loadModel(*model)
+	if err != nil {
+		return err
+	}
+	in, err := loadInputs(*input, images, *pre)
+	if err != nil {
+		return err
+	}
+	if err := g.CheckInput(in.x.Shape); err != nil {
+		return fmt.Errorf("model %s: %w", *model, err)
+	}
+	var a lrp.Attributor
+	switch *method {
+	case "lrp":
+		m, err := rf.ruleMap(g, in.pre, in.x.Shape)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return fmt.Errorf("method lrp needs --composite, --rules or --rules-file")
+		}
+		if a, err = lrp.NewExplainer(g, m); err != nil {
+			return err
+		}
+	case "gradient":
+		a = &lrp.Gradient{Graph: g}
+	case "gradxinput":
+		a = &lrp.Gradient{Graph: g, TimesInput: true}
+	case "smoothgrad":
+		a = &lrp.SmoothGrad{Graph: g, Seed: *seed}
+	case "integrated-gradients":
+		a = &lrp.IntegratedGradients{Graph: g}
+	case "occlusion":
+		a = &lrp.Occlusion{Graph: g, Window: [2]int{8, 8}, Stride: [2]int{8, 8}}
+	case "random":
+		a = &lrp.Random{Graph: g, Seed: *seed}
+	default:
+		return fmt.Errorf("unknown method %q (lrp, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion, random)", *method)
+	}
+	var targets []int
+	if *target >= 0 {
+		targets = []int{*target}
+	}
+	res, err := a.Attribute(in.x, targets)
+	if err != nil {
+		return err
+	}
+	return writeRelevance(*out, in, res, stdout)
+}
+
+// writeRelevance writes r.npy, or DIR/relevance.npy and one heatmap PNG
+// per input when out is a directory (or has no .npy suffix).
+func writeRelevance(out string, in *inputSet, res *lrp.Result, stdout io.Writer) error {
+	if strings.HasSuffix(strings.ToLower(out), ".npy") {
+		if err := tensor.SaveNpy(out, res.Relevance); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (%s), targets %v\n", out, tensor.ShapeString(res.Relevance.Shape), res.Targets)
+		return nil
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := tensor.SaveNpy(filepath.Join(out, "relevance.npy"), res.Relevance); err != nil {
+		return err
+	}
+	if res.Relevance.Dims() == 4 {
+		for i, name := range in.names {
+			base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+			if in.pre == nil {
+				base = fmt.Sprintf("input-%d", i)
+			}
+			path := filepath.Join(out, fmt.Sprintf("%03d-%s-heatmap.png", i, base))
+			if err := viz.SavePNG(path, viz.Heatmap(res.Relevance.Batch(i))); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "wrote %s: relevance.npy and %d heatmaps, targets %v\n", out, len(in.names), res.Targets)
+	return nil
+}

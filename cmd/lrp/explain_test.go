@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xai-go/lrp/tensor"
+)
+
+const lrpData = "../../lrp/testdata/models/"
+
+// End to end: the CLI's relevance for the epsilon-plus composite matches
+// the PyTorch golden of lrp/testdata.
+func TestExplainMatchesGolden(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.npy")
+	err := run([]string{"explain", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
+		"--composite", "epsilon-plus", "--out", out}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tensor.LoadNpy(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tensor.LoadNpy(lrpData + "vgg.epsilon-plus.relevance.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var diff, scale float64
+	for i := range want.Data {
+		diff = max(diff, math.Abs(float64(got.Data[i]-want.Data[i])))
+		scale = max(scale, math.Abs(float64(want.Data[i])))
+	}
+	if diff > 1e-4*scale {
+		t.Errorf("relevance differs from the golden by %.3g × max|R|", diff/scale)
+	}
+}
+
+func TestExplainHeatmaps(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	err := run([]string{"explain", "--model", models + "vgg16.onnx", "--composite", "epsilon-gamma-box", "--out", dir,
+		"../../data/testdata/astronaut.png"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"relevance.npy", "000-astronaut-heatmap.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestExplainBadInput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.npy")
+	base := []string{"explain", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy", "--out", out}
+	for _, c := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"--composite", "nope"}, "unknown composite"},
+		{[]string{"--rules", "0:gamma(0.25"}, "position"},
+		{[]string{"--rules", "99:zero"}, "matches no"},
+		{[]string{"--rules", "conv:zero", "--target", "10"}, "out of range"},
+		{[]string{"--composite", "epsilon-gamma-box"}, "low and high"},
+		{[]string{"--composite", "epsilon-gamma-box", "--low", "0", "--high", lrpData + "mlp.high.npy"}, "does not fit"},
+		{[]string{"--method", "magic"}, "unknown method"},
+		{nil, "needs --composite"},
+	} {
+		err := run(append(append([]string{}, base...), c.extra...), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one containing %q", c.extra, err, c.want)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a failed run wrote its output")
+	}
+}
+
+func TestLayersWithComposite(t *testing.T) {
+	var stdout bytes.Buffer
+	if err := run([]string{"layers", "--model", lrpData + "vgg.onnx", "--composite", "lrp-tutorial"}, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"zbox(", "gamma(0.25,thesis)", "epsilon(0.25,thesis)"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("listing lacks %q", want)
+		}
+	}
+}
