@@ -1020,7 +1020,13 @@ def main():
         "versions": {"python": sys.version.split()[0], "torch": torch.__version__,
                      "torchvision": torchvision.__version__, "onnx": onnx.__version__, "numpy": np.__version__},
         "paths": "relative to the directory of this manifest (lrp/testdata); also inside rule specs",
-        "tolerance": {"criterion": "for every sample n: max|R_go[n] - R_ref[n]| <= rel * max|R_ref[n]|", "rel": REL_TOL},
+        "sources": {"zennit": "github.com/chr5tphr/zennit 6204e31 (tag 1.0.0)",
+                    "thesis": "github.com/rodrigobdz/lrp a2b6bd1",
+                    "notes": "lrp/testdata/notes.md"},
+        "cross_checks": {"zennit": bool(args.zennit_src), "thesis": bool(args.thesis_src)},
+        "tolerance": {"criterion": "for every sample n: max|R_go[n] - R_ref[n]| <= tolerance_rel * max|R_ref[n]|",
+                      "default": REL_TOL,
+                      "per_golden": "goldens[i].tolerance_rel (looser only where float32 sensitivity requires it)"},
         "stabilizer": STAB,
         "rule_spec": ("entries 'SELECTOR:RULE' separated by ';', first match wins; SELECTOR = leaf index 'i', "
                       "range 'i-j', open range 'i-', type 'conv'|'linear'|'avgpool'|'*', or a name glob; "

@@ -1,0 +1,196 @@
+//go:build !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+//go:generate sh -c "cd _asm && go run . -out ../gemm_amd64.s"
+
+// The kernel selection flags. Tests switch them off to exercise every
+// variant on one machine.
+var (
+	useAVX512 = cpu.X86.HasAVX512F
+	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+var (
+	avx512Kernel  = kernelInfo{id: kernAVX512, name: "avx512", mr: 12, nr: 32, mc: 384, kc: 256, nc: 4096}
+	avx512Kernel8 = kernelInfo{id: kernAVX512x8, name: "avx512x8", mr: 8, nr: 32, mc: 384, kc: 256, nc: 4096}
+	avx2Kernel    = kernelInfo{id: kernAVX2, name: "avx2", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4096}
+)
+
+// avx512Rows forces the AVX-512 tile height (8 or 12) when non-zero; by
+// default it is chosen per call from m. Tests set it.
+var avx512Rows = 0
+
+func selectKernel(m int) *kernelInfo {
+	switch {
+	case useAVX512:
+		switch avx512Rows {
+		case 8:
+			return &avx512Kernel8
+		case 12:
+			return &avx512Kernel
+		}
+		// The 12-row tile needs fewer loads per FMA, but the 8-row
+		// one pads less when m is a multiple of 8 (channel counts).
+		if 0.98*float64(roundUp(m, 12)) > float64(roundUp(m, 8)) {
+			return &avx512Kernel8
+		}
+		return &avx512Kernel
+	case useAVX2:
+		return &avx2Kernel
+	}
+	return &genericKernel
+}
+
+// callKernel computes one mr×nr tile of C (see sgemmKernelGeneric).
+func callKernel(ki *kernelInfo, k int, a, b, c []float32, ldc int, beta float32) {
+	switch ki.id {
+	case kernAVX512, kernAVX512x8, kernAVX2:
+		// The assembly trusts its arguments: check the extents it touches.
+		_ = a[ki.mr*k-1]
+		_ = b[ki.nr*k-1]
+		_ = c[(ki.mr-1)*ldc+ki.nr-1]
+		switch ki.id {
+		case kernAVX512:
+			sgemmKernelAVX512(k, &a[0], &b[0], &c[0], ldc, beta)
+		case kernAVX512x8:
+			sgemmKernelAVX512x8(k, &a[0], &b[0], &c[0], ldc, beta)
+		default:
+			sgemmKernelAVX2(k, &a[0], &b[0], &c[0], ldc, beta)
+		}
+	default:
+		sgemmKernelGeneric(k, a, b, c, ldc, beta)
+	}
+}
+
+// sgemmKernelAVX512 is sgemmKernelGeneric for a 12×32 tile (k×12 and k×32 panels), using zmm registers.
+//
+//go:noescape
+func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, beta float32)
+
+// sgemmKernelAVX512x8 is sgemmKernelGeneric for an 8×32 tile (k×8 and k×32 panels), using zmm registers.
+//
+//go:noescape
+func sgemmKernelAVX512x8(k int, a, b, c *float32, ldc int, beta float32)
+
+// sgemmKernelAVX2 is sgemmKernelGeneric for a 6×16 tile (k×6 and k×16 panels), using ymm registers.
+//
+//go:noescape
+func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, beta float32)
+
+// peakFMAAVX512 runs n iterations of 24 independent register-only zmm FMAs
+// (768 float32 flops per iteration).
+//
+//go:noescape
+func peakFMAAVX512(n int)
+
+// dotAVX2 returns sum_{i<n} x[i]*y[i].
+//
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+// axpyAVX2 computes y[i] += alpha*x[i] for i < n.
+//
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+func dot(x, y []float32) float32 {
+	if useAVX2 && len(x) > 0 {
+		return dotAVX2(&x[0], &y[0], len(x))
+	}
+	return dotGeneric(x, y)
+}
+
+func axpy(alpha float32, x, y []float32) {
+	if useAVX2 && len(x) > 0 {
+		axpyAVX2(alpha, &x[0], &y[0], len(x))
+		return
+	}
+	axpyGeneric(alpha, x, y)
+}
+
+// packTFast packs the first 8*floor(k/8) columns for packT with rows == w
+// and returns how many it packed.
+func packTFast(dst, src []float32, ld, w, k int, alpha float32) int {
+	k8 := k / 8
+	if !(useAVX2 || useAVX512) || k8 == 0 {
+		return 0
+	}
+	_ = src[(w-1)*ld+8*k8-1]
+	_ = dst[w*8*k8-1]
+	switch w {
+	case 12:
+		packT12(k8, &src[0], ld, &dst[0], alpha)
+	case 32:
+		packT32(k8, &src[0], ld, &dst[0], alpha)
+	case 8:
+		packT8(k8, &src[0], ld, &dst[0], alpha)
+	case 6:
+		packT6(k8, &src[0], ld, &dst[0], alpha)
+	case 16:
+		packT16(k8, &src[0], ld, &dst[0], alpha)
+	default:
+		return 0
+	}
+	return 8 * k8
+}
+
+// packNFast is packN for cols == w, reporting whether it had a fast path.
+func packNFast(dst, src []float32, ld, w, k int, alpha float32) bool {
+	if !(useAVX2 || useAVX512) || k == 0 {
+		return false
+	}
+	_ = src[(k-1)*ld+w-1]
+	_ = dst[w*k-1]
+	switch w {
+	case 12:
+		packN12(k, &src[0], ld, &dst[0], alpha)
+	case 32:
+		packN32(k, &src[0], ld, &dst[0], alpha)
+	case 8:
+		packN8(k, &src[0], ld, &dst[0], alpha)
+	case 6:
+		packN6(k, &src[0], ld, &dst[0], alpha)
+	case 16:
+		packN16(k, &src[0], ld, &dst[0], alpha)
+	default:
+		return false
+	}
+	return true
+}
+
+//go:noescape
+func packT12(k8 int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packT32(k8 int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packT8(k8 int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packN8(k int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packT6(k8 int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packT16(k8 int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packN12(k int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packN32(k int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packN6(k int, src *float32, ld int, dst *float32, alpha float32)
+
+//go:noescape
+func packN16(k int, src *float32, ld int, dst *float32, alpha float32)
+
+func hasPeakFMA() bool { return useAVX512 }
+
+func peakFMA(n int) { peakFMAAVX512(n) }

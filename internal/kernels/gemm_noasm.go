@@ -1,0 +1,30 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// The kernel selection flags; without assembly they are always false.
+var (
+	useAVX512 = false
+	useAVX2   = false
+)
+
+var avx512Rows = 0
+
+func selectKernel(m int) *kernelInfo { return &genericKernel }
+
+// callKernel computes one mr×nr tile of C (see sgemmKernelGeneric).
+func callKernel(ki *kernelInfo, k int, a, b, c []float32, ldc int, beta float32) {
+	sgemmKernelGeneric(k, a, b, c, ldc, beta)
+}
+
+func dot(x, y []float32) float32 { return dotGeneric(x, y) }
+
+func axpy(alpha float32, x, y []float32) { axpyGeneric(alpha, x, y) }
+
+func packTFast(dst, src []float32, ld, w, k int, alpha float32) int { return 0 }
+
+func packNFast(dst, src []float32, ld, w, k int, alpha float32) bool { return false }
+
+func hasPeakFMA() bool { return false }
+
+func peakFMA(n int) {}
