@@ -29,7 +29,7 @@ const (
 	// npyMaxHeader is the largest header accepted when reading.
 	npyMaxHeader = 64 << 10
 	// npyMaxElements is the largest element count accepted when reading.
-	npyMaxElements = 1 << 31
+	npyMaxElements = 1<<31 - 1
 	// npyChunk is the size of the buffer used to convert data.
 	npyChunk = 64 << 10
 )

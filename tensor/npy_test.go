@@ -254,7 +254,7 @@ func TestReadNpyErrors(t *testing.T) {
 		{"data truncated", npyFile(1, good, data[:7]), "data truncated: 7 of 8 bytes present"},
 		{"data missing", npyFile(1, good, nil), "data truncated: 0 of 8 bytes present"},
 		{"huge shape, no data", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000,), }"), "data truncated: 8 of 8000000000 bytes"},
-		{"too many elements", hdr("{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 32768, 2), }"), "more than 2147483648 elements"},
+		{"too many elements", hdr("{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 32768, 2), }"), "more than 2147483647 elements"},
 		{"dimension overflow", hdr("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"), "dimension 99999999999999999999999 is larger"},
 		{"negative dimension", hdr("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }"), "unexpected character '-'"},
 		{"not a tuple", hdr("{'descr': '<f4', 'fortran_order': False, 'shape': (2), }"), "(2) is not a tuple"},

@@ -102,7 +102,7 @@ func TestConversionErrors(t *testing.T) {
 			`tensor "b": float_data has 2 elements, want 3`, false},
 		{"typed missing", Tensor{Name: "s", DataType: Int64, Dims: []int64{2}}, true, "int64_data has 0 elements, want 2", false},
 		{"negative dim", Tensor{Name: "n", DataType: Float, Dims: []int64{2, -1}}, false, "negative dimension -1 at index 1", true},
-		{"overflow dims", Tensor{Name: "o", DataType: Float, Dims: []int64{1 << 40, 1 << 40, 1 << 40}}, false, "declare more than 2147483648 elements", true},
+		{"overflow dims", Tensor{Name: "o", DataType: Float, Dims: []int64{1 << 40, 1 << 40, 1 << 40}}, false, "declare more than 2147483647 elements", true},
 		{"too many elements", Tensor{Name: "o", DataType: Float, Dims: []int64{1 << 16, 1 << 15, 2}}, false, "declare more than", true},
 		{"max int64 dims", Tensor{Name: "o", DataType: Float, Dims: []int64{math.MaxInt64, math.MaxInt64}}, false, "declare more than", true},
 		{"string type", Tensor{Name: "str", DataType: String, Dims: []int64{1}}, false, "unsupported data type STRING", false},
@@ -127,8 +127,11 @@ func TestConversionErrors(t *testing.T) {
 		})
 	}
 	// Exactly MaxElements is allowed (nothing is allocated here).
-	if n, err := (&Tensor{Dims: []int64{1 << 16, 1 << 15}}).NumElements(); err != nil || n != MaxElements {
-		t.Errorf("NumElements(2^31) = %d, %v", n, err)
+	if n, err := (&Tensor{Dims: []int64{MaxElements}}).NumElements(); err != nil || n != MaxElements {
+		t.Errorf("NumElements(MaxElements) = %d, %v", n, err)
+	}
+	if _, err := (&Tensor{Dims: []int64{1 << 16, 1 << 15}}).NumElements(); err == nil {
+		t.Error("NumElements(2^31) accepted")
 	}
 	// A zero dim makes the count 0 even when the others are huge.
 	if n, err := (&Tensor{Dims: []int64{1 << 62, 1 << 62, 0}}).NumElements(); err != nil || n != 0 {

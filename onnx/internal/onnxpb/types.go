@@ -19,8 +19,9 @@ package onnxpb
 import "fmt"
 
 // MaxElements is the largest number of elements a tensor may declare
-// through its dims (2^31). Larger tensors are rejected.
-const MaxElements = 1 << 31
+// through its dims (2^31 − 1, so counts fit an int on 32-bit machines).
+// Larger tensors are rejected.
+const MaxElements = 1<<31 - 1
 
 // Model is a decoded ModelProto.
 type Model struct {
