@@ -66,3 +66,25 @@ func SavePNG(path string, img image.Image) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// InputImage turns one normalized model input (C×H×W, C = 1 or 3) back
+// into a picture: x·std + mean per channel, clipped to [0, 1].
+func InputImage(x *tensor.T, mean, std []float64) image.Image {
+	c, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
+	px := func(ch, i int) uint8 {
+		v := float64(x.Data[ch*h*w+i])*std[ch] + mean[ch]
+		return uint8(math.Round(255 * math.Max(0, math.Min(1, v))))
+	}
+	if c == 1 {
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		for i := 0; i < h*w; i++ {
+			img.Pix[i] = px(0, i)
+		}
+		return img
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < h*w; i++ {
+		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = px(0, i), px(1, i), px(2, i), 255
+	}
+	return img
+}

@@ -154,33 +154,9 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err := g.CheckInput(in.x.Shape); err != nil {
 		return fmt.Errorf("model %s: %w", *model, err)
 	}
-	var a lrp.Attributor
-	switch *method {
-	case "lrp":
-		m, err := rf.ruleMap(g, in.pre, in.x.Shape)
-		if err != nil {
-			return err
-		}
-		if m == nil {
-			return fmt.Errorf("method lrp needs --composite, --rules or --rules-file")
-		}
-		if a, err = lrp.NewExplainer(g, m); err != nil {
-			return err
-		}
-	case "gradient":
-		a = &lrp.Gradient{Graph: g}
-	case "gradxinput":
-		a = &lrp.Gradient{Graph: g, TimesInput: true}
-	case "smoothgrad":
-		a = &lrp.SmoothGrad{Graph: g, Seed: *seed}
-	case "integrated-gradients":
-		a = &lrp.IntegratedGradients{Graph: g}
-	case "occlusion":
-		a = &lrp.Occlusion{Graph: g, Window: [2]int{8, 8}, Stride: [2]int{8, 8}}
-	case "random":
-		a = &lrp.Random{Graph: g, Seed: *seed}
-	default:
-		return fmt.Errorf("unknown method %q (lrp, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion, random)", *method)
+	a, err := newAttributor(*method, g, rf, in, *seed)
+	if err != nil {
+		return err
 	}
 	var targets []int
 	if *target >= 0 {
@@ -191,6 +167,44 @@ func runExplain(args []string, stdout io.Writer) error {
 		return err
 	}
 	return writeRelevance(*out, in, res, stdout)
+}
+
+// newAttributor builds the attribution method of the given name; "lrp"
+// uses the rule flags, "lrp:NAME" the composite NAME.
+func newAttributor(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, seed uint64) (lrp.Attributor, error) {
+	name, composite, _ := strings.Cut(method, ":")
+	if composite != "" && name != "lrp" {
+		return nil, fmt.Errorf("method %q: only lrp takes a composite (lrp:NAME)", method)
+	}
+	switch name {
+	case "lrp":
+		flags := *rf
+		if composite != "" {
+			empty := ""
+			flags.composite, flags.rules, flags.rulesFile = &composite, &empty, &empty
+		}
+		m, err := flags.ruleMap(g, in.pre, in.x.Shape)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			return nil, fmt.Errorf("method lrp needs --composite, --rules or --rules-file (or lrp:COMPOSITE)")
+		}
+		return lrp.NewExplainer(g, m)
+	case "gradient":
+		return &lrp.Gradient{Graph: g}, nil
+	case "gradxinput":
+		return &lrp.Gradient{Graph: g, TimesInput: true}, nil
+	case "smoothgrad":
+		return &lrp.SmoothGrad{Graph: g, Seed: seed}, nil
+	case "integrated-gradients":
+		return &lrp.IntegratedGradients{Graph: g}, nil
+	case "occlusion":
+		return &lrp.Occlusion{Graph: g, Window: [2]int{8, 8}, Stride: [2]int{8, 8}}, nil
+	case "random":
+		return &lrp.Random{Graph: g, Seed: seed}, nil
+	}
+	return nil, fmt.Errorf("unknown method %q (lrp, lrp:COMPOSITE, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion, random)", method)
 }
 
 // writeRelevance writes r.npy, or DIR/relevance.npy and one heatmap PNG

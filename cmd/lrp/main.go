@@ -27,9 +27,11 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"layers":  {"list the layers of a model: index, name, type, output shape", runLayers},
-	"predict": {"classify inputs and print the top classes", runPredict},
-	"explain": {"compute relevance (LRP or a baseline) and write it as .npy and heatmaps", runExplain},
+	"layers":   {"list the layers of a model: index, name, type, output shape", runLayers},
+	"predict":  {"classify inputs and print the top classes", runPredict},
+	"explain":  {"compute relevance (LRP or a baseline) and write it as .npy and heatmaps", runExplain},
+	"inpaint":  {"fill masked pixels with Telea inpainting (as OpenCV's INPAINT_TELEA)", runInpaint},
+	"evaluate": {"pixel flipping: perturb the most/least relevant patches, report curves, AUC, AOPC, ABPC", runEvaluate},
 }
 
 func main() {

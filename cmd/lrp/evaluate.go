@@ -1,0 +1,296 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/xai-go/lrp/data"
+	"github.com/xai-go/lrp/eval"
+	"github.com/xai-go/lrp/tensor"
+	"github.com/xai-go/lrp/viz"
+)
+
+// methodResult is one method's evaluation in results.json.
+type methodResult struct {
+	Method  string                  `json:"method"`
+	Targets []int                   `json:"targets"`
+	Orders  map[string]*orderResult `json:"orders"`
+	// ABPC = AUC(LRF) − AUC(MoRF) of the mean curves, when both ran.
+	ABPC *float64 `json:"abpc,omitempty"`
+}
+
+type orderResult struct {
+	Scores [][]float64 `json:"scores"`
+	Mean   []float64   `json:"mean"`
+	AUC    float64     `json:"auc"`
+	AUCs   []float64   `json:"aucs"`
+	AOPC   float64     `json:"aopc"`
+}
+
+type evalResults struct {
+	Settings map[string]any  `json:"settings"`
+	Flips    []int           `json:"flips_per_step"`
+	Inputs   []string        `json:"inputs"`
+	Methods  []*methodResult `json:"methods"`
+}
+
+func runEvaluate(args []string, stdout io.Writer) error {
+	fs := newFlags("evaluate", "--model M (--input x.npy | IMAGE...) (--relevance r.npy | --methods M1,M2 | explain flags) --out results.json")
+	model := fs.String("model", "", "model: an ONNX file")
+	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
+	pre := fs.String("preprocess", "", "preprocessing for images (default imagenet)")
+	norm := fs.String("normalization", "", "preprocessing whose mean/std inpainting undoes for .npy input (default imagenet for 3 channels, mnist for 1)")
+	relevance := fs.String("relevance", "", "relevance N×C×H×W as .npy (instead of computing it)")
+	methods := fs.String("methods", "", "comma-separated methods to compare, e.g. lrp:epsilon-gamma-box,gradient,random (default: --method)")
+	method := fs.String("method", "lrp", "attribution method when --methods is not given")
+	patch := fs.Int("patch", 8, "patch size p")
+	steps := fs.Int("steps", 0, "perturbation steps (default m+1 = W/p + 1, ending with the midpoint step)")
+	perturb := fs.String("perturb", "inpaint", "how flipped patches are filled: "+modeNames())
+	orders := fs.String("order", "morf", "morf, lrf, random, or a comma-separated list")
+	seed := fs.Uint64("seed", 0, "seed for random orders, random perturbation and random attribution")
+	target := fs.Int("target", -1, "class to explain and score (default: the predicted class)")
+	maxBatch := fs.Int("max-batch", 32, "inputs per forward pass when scoring")
+	out := fs.String("out", "", "write the results as JSON to this file")
+	plotPath := fs.String("plot", "", "draw the curves into this PNG")
+	saveSteps := fs.String("save-steps", "", "write the perturbed inputs of every step as PNGs into this directory")
+	rf := addRuleFlags(fs)
+	images, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("--out is required")
+	}
+	mode, err := eval.ParseMode(*perturb)
+	if err != nil {
+		return err
+	}
+	var orderList []eval.Order
+	for _, o := range strings.Split(*orders, ",") {
+		ord, err := eval.ParseOrder(strings.TrimSpace(o))
+		if err != nil {
+			return err
+		}
+		orderList = append(orderList, ord)
+	}
+	if err := checkWritable(*out); err != nil {
+		return err
+	}
+	g, err := loadModel(*model)
+	if err != nil {
+		return err
+	}
+	in, err := loadInputs(*input, images, *pre)
+	if err != nil {
+		return err
+	}
+	if err := g.CheckInput(in.x.Shape); err != nil {
+		return fmt.Errorf("model %s: %w", *model, err)
+	}
+	mean, std, err := normalization(in, *norm)
+	if err != nil {
+		return err
+	}
+	var targets []int
+	if *target >= 0 {
+		targets = []int{*target}
+	}
+	type attribution struct {
+		name    string
+		rel     *tensor.T
+		targets []int
+	}
+	var attrs []attribution
+	if *relevance != "" {
+		r, err := tensor.LoadNpy(*relevance)
+		if err != nil {
+			return err
+		}
+		t, err := predicted(g, in.x, targets)
+		if err != nil {
+			return err
+		}
+		attrs = append(attrs, attribution{"relevance:" + filepath.Base(*relevance), r, t})
+	} else {
+		list := *methods
+		if list == "" {
+			list = *method
+		}
+		for _, m := range strings.Split(list, ",") {
+			m = strings.TrimSpace(m)
+			a, err := newAttributor(m, g, rf, in, *seed)
+			if err != nil {
+				return err
+			}
+			res, err := a.Attribute(in.x, targets)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+			attrs = append(attrs, attribution{m, res.Relevance, res.Targets})
+		}
+	}
+	results := evalResults{Inputs: in.names, Settings: map[string]any{
+		"model": *model, "patch": *patch, "perturb": string(mode), "orders": *orders,
+		"seed": *seed, "max_batch": *maxBatch, "mean": mean, "std": std,
+	}}
+	var curves []viz.Curve
+	for _, a := range attrs {
+		mr := &methodResult{Method: a.name, Targets: a.targets, Orders: map[string]*orderResult{}}
+		for _, o := range orderList {
+			cfg := eval.Config{Patch: *patch, Steps: *steps, Order: o, Mode: mode, Seed: *seed,
+				MaxBatch: *maxBatch, Mean: mean, Std: std, KeepInputs: *saveSteps != ""}
+			r, err := eval.Run(g, in.x, a.rel, a.targets, cfg)
+			if err != nil {
+				return fmt.Errorf("%s: %w", a.name, err)
+			}
+			results.Flips = r.Flips
+			results.Settings["steps"] = r.Config.Steps
+			mr.Orders[string(o)] = &orderResult{Scores: r.Scores, Mean: r.Mean, AUC: r.AUC, AUCs: r.AUCs, AOPC: r.AOPC}
+			fmt.Fprintf(stdout, "%-28s %-6s AUC %10.4f  AOPC %9.4f  (perturb %.2fs, forward %.2fs)\n", a.name, o, r.AUC, r.AOPC, r.PerturbTime.Seconds(), r.ForwardTime.Seconds())
+			curves = append(curves, viz.Curve{Label: a.name + " " + string(o), Scores: r.Scores, Mean: r.Mean, AUC: r.AUC})
+			if *saveSteps != "" {
+				if err := saveStepImages(*saveSteps, a.name, string(o), r, in); err != nil {
+					return err
+				}
+			}
+		}
+		if m, l := mr.Orders["morf"], mr.Orders["lrf"]; m != nil && l != nil {
+			abpc := l.AUC - m.AUC
+			mr.ABPC = &abpc
+			fmt.Fprintf(stdout, "%-28s ABPC %10.4f\n", a.name, abpc)
+		}
+		results.Methods = append(results.Methods, mr)
+	}
+	if *plotPath != "" {
+		p, err := viz.PlotCurves(fmt.Sprintf("pixel flipping (%s, patch %d)", mode, *patch), curves)
+		if err != nil {
+			return err
+		}
+		if err := viz.SavePlot(p, *plotPath, 7, 5); err != nil {
+			return err
+		}
+	}
+	b, err := json.MarshalIndent(results, "", " ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(*out, append(b, '\n'))
+}
+
+func modeNames() string {
+	var s []string
+	for _, m := range eval.Modes() {
+		s = append(s, string(m))
+	}
+	return strings.Join(s, ", ")
+}
+
+// normalization returns the per-channel mean and std of the model input.
+func normalization(in *inputSet, name string) ([]float64, []float64, error) {
+	p := in.pre
+	if name != "" {
+		q, err := data.Lookup(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		p = &q
+	}
+	c := in.x.Shape[1]
+	if p == nil {
+		def := "imagenet"
+		if c == 1 {
+			def = "mnist"
+		}
+		q, err := data.Lookup(def)
+		if err != nil {
+			return nil, nil, err
+		}
+		p = &q
+	}
+	mean, std := make([]float64, c), make([]float64, c)
+	for i := 0; i < c; i++ {
+		mean[i], std[i] = 0, 1
+		if len(p.Mean) == 1 {
+			mean[i], std[i] = p.Mean[0], p.Std[0]
+		} else if len(p.Mean) == c {
+			mean[i], std[i] = p.Mean[i], p.Std[i]
+		} else if len(p.Mean) != 0 {
+			return nil, nil, fmt.Errorf("preprocessing %s normalizes %d channels, the input has %d", p.Name, len(p.Mean), c)
+		}
+	}
+	return mean, std, nil
+}
+
+// predicted returns the explicit target for every input, or the arg-max.
+func predicted(g interface{ Run(*tensor.T) *tensor.T }, x *tensor.T, targets []int) ([]int, error) {
+	n := x.Shape[0]
+	if len(targets) == 1 {
+		t := make([]int, n)
+		for i := range t {
+			t[i] = targets[0]
+		}
+		return t, nil
+	}
+	logits := g.Run(x)
+	classes := logits.Len() / n
+	t := make([]int, n)
+	for i := range t {
+		row := logits.Data[i*classes : (i+1)*classes]
+		for c, v := range row {
+			if v > row[t[i]] {
+				t[i] = c
+			}
+		}
+	}
+	return t, nil
+}
+
+// checkWritable fails early if the output file's directory cannot be
+// written, before any work starts.
+func checkWritable(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".lrp-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// writeFileAtomic writes through a temporary file and a rename.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".lrp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// saveStepImages writes DIR/METHOD-ORDER/INPUT-stepKK.png for every step.
+func saveStepImages(dir, method, order string, r *eval.Result, in *inputSet) error {
+	sub := filepath.Join(dir, strings.NewReplacer(":", "-", "/", "-").Replace(method)+"-"+order)
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		return err
+	}
+	for k, xs := range r.Inputs {
+		for n := 0; n < xs.Shape[0]; n++ {
+			path := filepath.Join(sub, fmt.Sprintf("input%03d-step%02d.png", n, k))
+			if err := viz.SavePNG(path, viz.InputImage(xs.Batch(n), r.Config.Mean, r.Config.Std)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestEvaluate(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results.json")
+	var stdout bytes.Buffer
+	err := run([]string{"evaluate", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
+		"--methods", "lrp:epsilon-plus,random", "--patch", "4", "--order", "morf,lrf", "--perturb", "zero",
+		"--out", out, "--plot", filepath.Join(dir, "curves.png")}, &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res evalResults
+	b, _ := os.ReadFile(out)
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Methods) != 2 || res.Methods[0].ABPC == nil || len(res.Flips) != 10 {
+		t.Fatalf("results: %d methods, flips %v", len(res.Methods), res.Flips)
+	}
+	lrpRes, random := res.Methods[0], res.Methods[1]
+	// A faithful explanation destroys the logit faster than random order.
+	if lrpRes.Orders["morf"].AUC >= random.Orders["morf"].AUC {
+		t.Errorf("LRP MoRF AUC %g not below random's %g", lrpRes.Orders["morf"].AUC, random.Orders["morf"].AUC)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "curves.png")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestEvaluateBadInput(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"evaluate", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy", "--method", "random"}
+	for _, c := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"--patch", "5", "--out", dir + "/r.json"}, "not divisible"},
+		{[]string{"--patch", "4", "--steps", "20", "--out", dir + "/r.json"}, "at most 9"},
+		{[]string{"--perturb", "smudge", "--out", dir + "/r.json"}, "unknown perturbation"},
+		{[]string{"--order", "best", "--out", dir + "/r.json"}, "unknown order"},
+		{[]string{"--out", dir + "/missing/r.json"}, "cannot write"},
+		{[]string{"--relevance", lrpData + "mlp.zero.relevance.npy", "--out", dir + "/r.json"}, "does not match"},
+	} {
+		err := run(append(append([]string{}, base...), c.extra...), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one containing %q", c.extra, err, c.want)
+		}
+	}
+	if _, err := os.Stat(dir + "/r.json"); err == nil {
+		t.Error("a failed run wrote results")
+	}
+}

@@ -1,0 +1,37 @@
+// Package eval measures how faithful an attribution is by pixel flipping,
+// also called region perturbation (Samek et al., "Evaluating the
+// visualization of what a deep neural network has learned", IEEE TNNLS
+// 2017), as the thesis "In-Depth Hyperparameter Selection For Layer-Wise
+// Relevance Propagation" (TU Berlin, 2022) and its code define it.
+//
+// # Algorithm
+//
+// For an N×C×H×W input with H = W divisible by the patch size p, the
+// relevance is reduced to one channel (0.2989·R + 0.587·G + 0.114·B for
+// three channels), summed over each non-overlapping p×p patch, and the
+// m² patches (m = W/p) are ordered: most relevant first (MoRF), least
+// relevant first (LRF), or in a seeded random order. Ties keep patch order.
+//
+// Step k = 1…m flips the next 2k−1 patches (k² patches after step k, all
+// after step m); step m+1 sets every pixel of every channel to the
+// midpoint (min+max)/2 of the original image. Flips accumulate. Step 0 is
+// the unperturbed input. The score of a step is the logit of the explained
+// class.
+//
+// # Metrics
+//
+// AUC is the trapezoidal area under the curve with x = 0, 1, 2, … (not
+// normalized), for the mean curve over the batch and for every image:
+//
+//	AUC = Σ_{k=0}^{S−1} (y_k + y_{k+1}) / 2.
+//
+// AOPC = 1/(S+1) Σ_{k=0}^{S} (y_0 − y_k); ABPC = AUC(LRF) − AUC(MoRF).
+// A faithful explanation has a low MoRF AUC, a high LRF AUC and a high
+// ABPC.
+//
+// # Scoring
+//
+// Flipping does not depend on the model, so the perturbed inputs of all
+// steps are produced first (images in parallel) and scored in batched
+// forward passes of at most MaxBatch inputs.
+package eval

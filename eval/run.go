@@ -1,0 +1,269 @@
+package eval
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/tensor"
+)
+
+// Config sets up pixel flipping.
+type Config struct {
+	Patch int   // patch size p (default 8)
+	Steps int   // steps S ≤ m+1 (default m+1: ends with the midpoint step)
+	Order Order // default MoRF
+	Mode  Mode  // default Inpaint
+	Seed  uint64
+	// MaxBatch bounds the inputs per forward pass (default 32), and so the
+	// memory held by perturbed inputs.
+	MaxBatch int
+	// Mean and Std are the per-channel normalization of the model input,
+	// which inpainting undoes to work on 0-255 pixels.
+	Mean, Std []float64
+	// Radius is the inpainting radius (default 3).
+	Radius float64
+	// KeepInputs keeps every perturbed input in Result.Inputs.
+	KeepInputs bool
+}
+
+// Result holds the perturbation curves of a batch.
+type Result struct {
+	Config Config
+	// Flips[k] is the number of patches flipped at step k (0…S).
+	Flips []int
+	// Scores[n][k] is image n's target logit after step k.
+	Scores [][]float64
+	// Mean is the mean curve over the batch.
+	Mean []float64
+	// AUC of the mean curve, and of every image's curve.
+	AUC  float64
+	AUCs []float64
+	// AOPC of the mean curve.
+	AOPC float64
+	// Inputs[k] holds the N perturbed inputs of step k, if kept.
+	Inputs []*tensor.T
+	// PerturbTime is the time spent producing perturbed inputs, summed
+	// over the goroutines that did it; ForwardTime the wall time of the
+	// batched forward passes.
+	PerturbTime, ForwardTime time.Duration
+}
+
+// check validates the input, relevance and configuration and fills
+// defaults.
+func (c *Config) check(x, r *tensor.T) (m int, err error) {
+	if x.Dims() != 4 {
+		return 0, fmt.Errorf("eval: input must be N×C×H×W, got %s", tensor.ShapeString(x.Shape))
+	}
+	if !tensor.SameShape(x.Shape, r.Shape) {
+		return 0, fmt.Errorf("eval: relevance shape %s does not match input %s", tensor.ShapeString(r.Shape), tensor.ShapeString(x.Shape))
+	}
+	h, w := x.Shape[2], x.Shape[3]
+	if h != w {
+		return 0, fmt.Errorf("eval: pixel flipping needs square inputs, got %dx%d", h, w)
+	}
+	if c.Patch == 0 {
+		c.Patch = 8
+	}
+	if c.Patch < 1 || w%c.Patch != 0 {
+		return 0, fmt.Errorf("eval: image size %d is not divisible by the patch size %d", w, c.Patch)
+	}
+	m = w / c.Patch
+	if c.Steps == 0 {
+		c.Steps = m + 1
+	}
+	if c.Steps < 1 || c.Steps > m+1 {
+		return 0, fmt.Errorf("eval: %d steps requested; with %d patches per side at most %d are possible", c.Steps, m, m+1)
+	}
+	if c.Order == "" {
+		c.Order = MoRF
+	}
+	if _, err := ParseOrder(string(c.Order)); err != nil {
+		return 0, err
+	}
+	if c.Mode == "" {
+		c.Mode = Inpaint
+	}
+	if _, err := ParseMode(string(c.Mode)); err != nil {
+		return 0, err
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 32
+	}
+	if c.Radius == 0 {
+		c.Radius = 3
+	}
+	return m, nil
+}
+
+// item is one perturbed input waiting to be scored.
+type item struct {
+	n, k int
+	x    *tensor.T
+}
+
+// Run flips the patches of x (N×C×H×W) in the order of the relevance r and
+// records the logit of each image's target class after every step. The
+// logits are the graph's output (a final Softmax is skipped).
+func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error) {
+	m, err := cfg.check(x, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.CheckInput(x.Shape); err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	n := x.Shape[0]
+	if len(targets) != n {
+		return nil, fmt.Errorf("eval: %d targets for %d inputs", len(targets), n)
+	}
+	out := g.Output
+	if last := g.Nodes[out-1]; last.Type() == "Softmax" {
+		out = last.Inputs[0]
+	}
+	shapes, err := g.Shapes(x.Shape)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	classes := tensor.Size(shapes[out]) / n
+	for _, t := range targets {
+		if t < 0 || t >= classes {
+			return nil, fmt.Errorf("eval: target class %d out of range: the model has %d classes", t, classes)
+		}
+	}
+	S := cfg.Steps
+	res := &Result{Config: cfg, Flips: FlipsPerStep(m)[:S+1], Scores: make([][]float64, n)}
+	for i := range res.Scores {
+		res.Scores[i] = make([]float64, S+1)
+	}
+	if cfg.KeepInputs {
+		res.Inputs = make([]*tensor.T, S+1)
+		for k := range res.Inputs {
+			res.Inputs[k] = tensor.New(x.Shape...)
+		}
+	}
+	per := x.Len() / n
+	items := make(chan item, cfg.MaxBatch)
+	var genErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	var perturbNanos atomic.Int64
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < min(n, runtime.GOMAXPROCS(0)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := generate(i, x, r, cfg, m, items, &perturbNanos); err != nil {
+					errOnce.Do(func() { genErr = fmt.Errorf("image %d: %w", i, err) })
+				}
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(items)
+	}()
+	batch := make([]item, 0, cfg.MaxBatch)
+	score := func() {
+		if len(batch) == 0 {
+			return
+		}
+		xb := tensor.New(append([]int{len(batch)}, x.Shape[1:]...)...)
+		for j, it := range batch {
+			copy(xb.Data[j*per:], it.x.Data)
+		}
+		start := time.Now()
+		logits := g.Forward(xb)[out]
+		res.ForwardTime += time.Since(start)
+		classes := logits.Len() / len(batch)
+		for j, it := range batch {
+			res.Scores[it.n][it.k] = float64(logits.Data[j*classes+targets[it.n]])
+			if cfg.KeepInputs {
+				copy(res.Inputs[it.k].Data[it.n*per:], it.x.Data)
+			}
+		}
+		batch = batch[:0]
+	}
+	for it := range items {
+		batch = append(batch, it)
+		if len(batch) == cfg.MaxBatch {
+			score()
+		}
+	}
+	score()
+	if genErr != nil {
+		return nil, genErr
+	}
+	res.PerturbTime = time.Duration(perturbNanos.Load())
+	res.summarize()
+	return res, nil
+}
+
+// generate produces image i's perturbed inputs for steps 0…S.
+func generate(i int, x, r *tensor.T, cfg Config, m int, items chan<- item, nanos *atomic.Int64) error {
+	orig := x.Batch(i)
+	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
+	order := PatchOrder(PatchRelevance(r.Batch(i), cfg.Patch), cfg.Order, rng)
+	p, err := newPerturber(cfg.Mode, orig, rng, cfg.Mean, cfg.Std, cfg.Radius, cfg.Patch)
+	if err != nil {
+		return err
+	}
+	h, w := orig.Shape[1], orig.Shape[2]
+	img := orig.Clone()
+	items <- item{i, 0, img.Clone()}
+	acc := make([]bool, h*w)
+	stepMask := make([]bool, h*w)
+	flips := FlipsPerStep(m)
+	done := 0
+	for k := 1; k <= cfg.Steps; k++ {
+		start := time.Now()
+		if k == m+1 {
+			mid := (p.lo + p.hi) / 2
+			for j := range img.Data {
+				img.Data[j] = mid
+			}
+		} else {
+			clear(stepMask)
+			for _, patch := range order[done : done+flips[k]] {
+				py, px := patch/m, patch%m
+				for y := py * cfg.Patch; y < (py+1)*cfg.Patch; y++ {
+					for xx := px * cfg.Patch; xx < (px+1)*cfg.Patch; xx++ {
+						stepMask[y*w+xx] = true
+						acc[y*w+xx] = true
+					}
+				}
+			}
+			done += flips[k]
+			if err := p.step(img, stepMask, acc); err != nil {
+				return err
+			}
+		}
+		snapshot := img.Clone()
+		nanos.Add(int64(time.Since(start)))
+		items <- item{i, k, snapshot}
+	}
+	return nil
+}
+
+func (r *Result) summarize() {
+	S := len(r.Flips)
+	r.Mean = make([]float64, S)
+	r.AUCs = make([]float64, len(r.Scores))
+	for n, s := range r.Scores {
+		for k, v := range s {
+			r.Mean[k] += v / float64(len(r.Scores))
+		}
+		r.AUCs[n] = AUC(s)
+	}
+	r.AUC = AUC(r.Mean)
+	r.AOPC = AOPC(r.Mean)
+}
