@@ -8,11 +8,11 @@ import (
 	"github.com/xai-go/lrp/tensor"
 )
 
-// Params holds the parameters users set on composites and presets. Zero
-// values take each composite's default.
+// Params holds the parameters users set on composites and presets; nil
+// takes each composite's default.
 type Params struct {
-	Epsilon float64 // ε (composites: 1e-6 on dense layers; presets: 0.25)
-	Gamma   float64 // γ (0.25)
+	Epsilon *float64 // ε (composites: 1e-6 on dense layers; presets: 0.25)
+	Gamma   *float64 // γ (0.25)
 	// Gamma2 and Gamma3 are decreasing-gamma's second and third γ (0.1, 0).
 	Gamma2, Gamma3 *float64
 	// Low and High bound the input for the box rule: one value, or one
@@ -24,6 +24,9 @@ type Params struct {
 type Composite struct {
 	Name string
 	Doc  string
+	// Takes names the Params fields the composite uses: "epsilon",
+	// "gamma", "gamma2", "gamma3".
+	Takes []string
 	// Build returns the rule map for g.
 	Build func(g *nn.Graph, p Params) (*RuleMap, error)
 }
@@ -51,12 +54,15 @@ func LookupComposite(name string) (Composite, error) {
 	return c, nil
 }
 
-func orDefault(v, def float64) float64 {
-	if v == 0 {
+func orDefault(v *float64, def float64) float64 {
+	if v == nil {
 		return def
 	}
-	return v
+	return *v
 }
+
+// Float returns a pointer to v, for Params fields.
+func Float(v float64) *float64 { return &v }
 
 // firstLayer returns the index of the first node whose type is one of types.
 func firstLayer(g *nn.Graph, types ...string) int {
@@ -97,7 +103,11 @@ func specMap(text string, p Params, thesis bool) (*RuleMap, error) {
 // optionally a special rule on the first convolution (box) or the first
 // convolution or linear layer (flat).
 func zennitComposite(name, doc, conv, first string, firstTypes ...string) Composite {
-	return Composite{Name: name, Doc: doc, Build: func(g *nn.Graph, p Params) (*RuleMap, error) {
+	takes := []string{"epsilon"}
+	if strings.Contains(conv, "GAMMA") {
+		takes = append(takes, "gamma")
+	}
+	return Composite{Name: name, Doc: doc, Takes: takes, Build: func(g *nn.Graph, p Params) (*RuleMap, error) {
 		eps := orDefault(p.Epsilon, 1e-6)
 		var parts []string
 		if first != "" {
@@ -125,22 +135,16 @@ func init() {
 	RegisterComposite(zennitComposite("epsilon-alpha2-beta1-flat",
 		"flat on the first convolution or dense layer, α2β1 on convolutions, ε (1e-6) on dense layers",
 		"alphabeta(2,1)", "flat", "Conv", "Linear"))
-	RegisterComposite(Composite{Name: "lrp-tutorial",
+	RegisterComposite(Composite{Name: "lrp-tutorial", Takes: []string{"gamma", "epsilon"},
 		Doc: "thesis preset for VGG16: box on layer 0, γ (0.25) on 1-16, ε (0.25) on 17-30, LRP-0 from 31, thesis conventions",
 		Build: func(g *nn.Graph, p Params) (*RuleMap, error) {
 			return specMap(fmt.Sprintf("0:zbox(low=@low,high=@high);1-16:gamma(%s);17-30:epsilon(%s);31-:zero",
 				fmtFloat(float32(orDefault(p.Gamma, 0.25))), fmtFloat(float32(orDefault(p.Epsilon, 0.25)))), p, true)
 		}})
-	RegisterComposite(Composite{Name: "decreasing-gamma",
+	RegisterComposite(Composite{Name: "decreasing-gamma", Takes: []string{"gamma", "gamma2", "gamma3"},
 		Doc: "thesis preset for VGG16: box on layer 0, γ₁ (0.25) on 1-17, γ₂ (0.1) on 18-24, γ₃ (0) on 25-31, thesis conventions",
 		Build: func(g *nn.Graph, p Params) (*RuleMap, error) {
-			g2, g3 := 0.1, 0.0
-			if p.Gamma2 != nil {
-				g2 = *p.Gamma2
-			}
-			if p.Gamma3 != nil {
-				g3 = *p.Gamma3
-			}
+			g2, g3 := orDefault(p.Gamma2, 0.1), orDefault(p.Gamma3, 0)
 			return specMap(fmt.Sprintf("0:zbox(low=@low,high=@high);1-17:gamma(%s);18-24:gamma(%s);25-31:gamma(%s)",
 				fmtFloat(float32(orDefault(p.Gamma, 0.25))), fmtFloat(float32(g2)), fmtFloat(float32(g3))), p, true)
 		}})

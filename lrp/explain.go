@@ -32,11 +32,19 @@ type Explainer struct {
 	out   int       // value whose relevance starts the pass (the logits)
 	// thesis is set when the rules follow the thesis code's convention.
 	thesis bool
-	cache  ParamCache
+	cache  *ParamCache
 }
 
 // NewExplainer canonizes g and assigns the rules of m.
 func NewExplainer(g *nn.Graph, m *RuleMap) (*Explainer, error) {
+	return NewSharedExplainer(g, m, &ParamCache{})
+}
+
+// NewSharedExplainer is NewExplainer with a parameter cache shared with
+// other explainers: explainers of the same canonized graph (MergeBatchNorm
+// once, then build every explainer from its result) then compute each
+// modified parameter once, as a sweep over rule parameters needs.
+func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer, error) {
 	cg, err := MergeBatchNorm(g)
 	if err != nil {
 		return nil, err
@@ -45,7 +53,7 @@ func NewExplainer(g *nn.Graph, m *RuleMap) (*Explainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules)}
+	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules), cache: cache}
 	if e.thesis {
 		for i, r := range rules {
 			if _, ok := r.(thesisRule); r != nil && !ok {
@@ -89,6 +97,9 @@ type Options struct {
 	Targets []int
 	// KeepLayers keeps the relevance of every layer in Result.Values.
 	KeepLayers bool
+	// Values, if set, are the values of Graph.Forward(x) for this input,
+	// computed once and shared by several explanations of the same batch.
+	Values []*tensor.T
 }
 
 // Explain computes the relevance of x (N×…) for the given targets.
@@ -105,7 +116,12 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 			}
 		}
 	}
-	vals := e.Graph.Forward(x)
+	vals := opt.Values
+	if vals == nil {
+		vals = e.Graph.Forward(x)
+	} else if len(vals) != e.Graph.NumValues() || vals[0] != x {
+		return nil, fmt.Errorf("lrp: Options.Values do not come from this graph's forward pass of x")
+	}
 	logits := vals[e.out]
 	targets, err := resolveTargets(logits, opt.Targets)
 	if err != nil {
@@ -160,7 +176,7 @@ func (e *Explainer) propagate(n *nn.Node, in []*tensor.T, y, r *tensor.T) ([]*te
 		if _, isPass := rule.(*Pass); isPass && !tensor.SameShape(in[0].Shape, r.Shape) {
 			return nil, fmt.Errorf("lrp: layer %d %q: rule pass needs equal input and output shapes", n.Index, n.Name)
 		}
-		return []*tensor.T{rule.Relevance(aff, in[0], y, r, &e.cache)}, nil
+		return []*tensor.T{rule.Relevance(aff, in[0], y, r, e.cache)}, nil
 	}
 	switch l := n.Layer.(type) {
 	case nn.ReLU, *nn.Clip, nn.Identity:

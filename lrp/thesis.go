@@ -102,7 +102,7 @@ func (e *Explainer) explainThesis(vals []*tensor.T, targets []int) *tensor.T {
 		}
 		var gin []*tensor.T
 		if r, ok := e.Rules[i].(thesisRule); ok {
-			gx, b := r.thesisGrad(n.Layer.(nn.Affine), in[0], vals[n.Output()], g, &e.cache)
+			gx, b := r.thesisGrad(n.Layer.(nn.Affine), in[0], vals[n.Output()], g, e.cache)
 			gin = []*tensor.T{gx}
 			if b != nil {
 				if boundRel == nil {

@@ -29,8 +29,8 @@ func addRuleFlags(fs *flag.FlagSet) *ruleFlags {
 		composite: fs.String("composite", "", "named composite or preset: "+strings.Join(lrp.CompositeNames(), ", ")),
 		rules:     fs.String("rules", "", "rule map spec, e.g. '0:zbox(low=-2.1179,high=2.64);1-16:gamma(0.25);17-30:epsilon(0.25);31-:zero'"),
 		rulesFile: fs.String("rules-file", "", "rule map file: one SELECTOR:RULE per line, or JSON [{\"select\":…,\"rule\":…}]"),
-		epsilon:   fs.Float64("epsilon", 0, "ε of the composite (default: the composite's)"),
-		gamma:     fs.Float64("gamma", 0, "γ of the composite (default: the composite's)"),
+		epsilon:   fs.Float64("epsilon", -1, "ε of the composite (default: the composite's)"),
+		gamma:     fs.Float64("gamma", -1, "γ of the composite (default: the composite's)"),
 		low:       fs.String("low", "", "box-rule lower bound: a number or a .npy file (default: the preprocessing's image of 0)"),
 		high:      fs.String("high", "", "box-rule upper bound: a number or a .npy file (default: the preprocessing's image of 1)"),
 	}
@@ -86,7 +86,13 @@ func (f *ruleFlags) ruleMap(g *nn.Graph, pre *data.Preprocess, inShape []int) (*
 		if err != nil {
 			return nil, err
 		}
-		p := lrp.Params{Epsilon: *f.epsilon, Gamma: *f.gamma}
+		var p lrp.Params
+		if *f.epsilon >= 0 {
+			p.Epsilon = f.epsilon
+		}
+		if *f.gamma >= 0 {
+			p.Gamma = f.gamma
+		}
 		if p.Low, err = bound(*f.low, pre, 0, inShape); err != nil {
 			return nil, fmt.Errorf("--low: %w", err)
 		}
