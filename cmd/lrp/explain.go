@@ -244,3 +244,5 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, stdout io.Writer)
 	fmt.Fprintf(stdout, "wrote %s: relevance.npy and %d heatmaps, targets %v\n", out, len(in.names), res.Targets)
 	return nil
 }
+
+func lrpCompositeNames() []string { return lrp.CompositeNames() }

@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"layers":   {"list the layers of a model: index, name, type, output shape", runLayers},
 	"predict":  {"classify inputs and print the top classes", runPredict},
 	"explain":  {"compute relevance (LRP or a baseline) and write it as .npy and heatmaps", runExplain},
+	"sweep":    {"evaluate LRP over a grid of rule parameters on a dataset (sharded, resumable); 'sweep merge' combines shards", runSweep},
 	"inpaint":  {"fill masked pixels with Telea inpainting (as OpenCV's INPAINT_TELEA)", runInpaint},
 	"evaluate": {"pixel flipping: perturb the most/least relevant patches, report curves, AUC, AOPC, ABPC", runEvaluate},
 }

@@ -1,0 +1,199 @@
+package sweep
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/xai-go/lrp/eval"
+)
+
+// Row is one grid point's result over all images.
+type Row struct {
+	Point  Point
+	Images int
+	// Per order: mean and standard deviation over images of the AUC, the
+	// AOPC and the mean curve.
+	AUC, AUCStd, AOPC map[string]float64
+	Mean              map[string][]float64
+	// ABPC = mean AUC(LRF) − mean AUC(MoRF), if both orders ran.
+	ABPC *float64
+}
+
+// Table is the merged result of a sweep.
+type Table struct {
+	Settings Settings
+	Rows     []Row
+}
+
+// Merge combines the results directories of a sweep's shards (or of one
+// unsharded run). It fails if the directories hold different settings, or
+// if any unit is missing or present twice.
+func Merge(dirs ...string) (*Table, error) {
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("sweep: no results directories")
+	}
+	var settings *Settings
+	byUnit := map[int]Record{}
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "settings.json"))
+		if err != nil {
+			return nil, fmt.Errorf("sweep: %s is not a results directory: %w", d, err)
+		}
+		var s Settings
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("sweep: %s/settings.json: %w", d, err)
+		}
+		shardless := s
+		shardless.Shards = 0
+		if settings == nil {
+			settings = &shardless
+		} else if !sameSettings(*settings, shardless) {
+			return nil, fmt.Errorf("sweep: %s holds results of different settings than %s", d, dirs[0])
+		}
+		files, _ := filepath.Glob(filepath.Join(d, "results-*-of-*.jsonl"))
+		for _, f := range files {
+			recs, err := readRecords(f)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range recs {
+				if _, dup := byUnit[r.Unit]; dup {
+					return nil, fmt.Errorf("sweep: unit %d (grid point %d, batch %d) appears twice (again in %s)", r.Unit, r.Point, r.Batch, f)
+				}
+				byUnit[r.Unit] = r
+			}
+		}
+	}
+	points := Points(settings.Axes)
+	batches := (len(settings.Images) + settings.BatchSize - 1) / settings.BatchSize
+	var missing []int
+	for u := 0; u < len(points)*batches; u++ {
+		if _, ok := byUnit[u]; !ok {
+			missing = append(missing, u)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("sweep: %d of %d units are missing (first: unit %d = grid point %d, batch %d); run the missing shards or --resume",
+			len(missing), len(points)*batches, missing[0], missing[0]/batches, missing[0]%batches)
+	}
+	if len(byUnit) != len(points)*batches {
+		return nil, fmt.Errorf("sweep: %d units found, %d expected", len(byUnit), len(points)*batches)
+	}
+	t := &Table{Settings: *settings}
+	for p, pt := range points {
+		row := Row{Point: pt, AUC: map[string]float64{}, AUCStd: map[string]float64{}, AOPC: map[string]float64{}, Mean: map[string][]float64{}}
+		for _, o := range settings.Orders {
+			var aucs []float64
+			var sum []float64
+			for b := 0; b < batches; b++ {
+				or := byUnit[p*batches+b].Orders[string(o)]
+				if or == nil {
+					return nil, fmt.Errorf("sweep: unit %d lacks order %s", p*batches+b, o)
+				}
+				aucs = append(aucs, or.AUCs...)
+				for _, s := range or.Scores {
+					if sum == nil {
+						sum = make([]float64, len(s))
+					}
+					for k, v := range s {
+						sum[k] += v
+					}
+				}
+			}
+			for k := range sum {
+				sum[k] /= float64(len(aucs))
+			}
+			m, sd := meanStd(aucs)
+			row.AUC[string(o)], row.AUCStd[string(o)] = m, sd
+			row.Mean[string(o)] = sum
+			row.AOPC[string(o)] = eval.AOPC(sum)
+			row.Images = len(aucs)
+		}
+		if l, ok := row.AUC["lrf"]; ok {
+			if m, ok := row.AUC["morf"]; ok {
+				abpc := l - m
+				row.ABPC = &abpc
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t, nil
+}
+
+func meanStd(v []float64) (mean, std float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		std += (x - mean) * (x - mean)
+	}
+	if len(v) > 1 {
+		std = math.Sqrt(std / float64(len(v)-1))
+	}
+	return mean, std
+}
+
+// Best returns the row with the lowest MoRF AUC, the highest LRF AUC and
+// the highest ABPC (-1 where the order did not run).
+func (t *Table) Best() (morf, lrf, abpc int) {
+	morf, lrf, abpc = -1, -1, -1
+	for i, r := range t.Rows {
+		if v, ok := r.AUC["morf"]; ok && (morf < 0 || v < t.Rows[morf].AUC["morf"]) {
+			morf = i
+		}
+		if v, ok := r.AUC["lrf"]; ok && (lrf < 0 || v > t.Rows[lrf].AUC["lrf"]) {
+			lrf = i
+		}
+		if r.ABPC != nil && (abpc < 0 || *r.ABPC > *t.Rows[abpc].ABPC) {
+			abpc = i
+		}
+	}
+	return morf, lrf, abpc
+}
+
+// WriteCSV writes one line per grid point: its parameters, the number of
+// images, and per order the mean AUC, its standard deviation and the AOPC,
+// then the ABPC.
+func (t *Table) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	header := []string{"point"}
+	for _, a := range t.Settings.Axes {
+		header = append(header, a.Name)
+	}
+	header = append(header, "images")
+	for _, o := range t.Settings.Orders {
+		header = append(header, "auc_"+string(o), "auc_std_"+string(o), "aopc_"+string(o))
+	}
+	header = append(header, "abpc")
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
+	for _, r := range t.Rows {
+		line := []string{strconv.Itoa(r.Point.Index)}
+		for _, a := range t.Settings.Axes {
+			line = append(line, f(r.Point.Values[a.Name]))
+		}
+		line = append(line, strconv.Itoa(r.Images))
+		for _, o := range t.Settings.Orders {
+			line = append(line, f(r.AUC[string(o)]), f(r.AUCStd[string(o)]), f(r.AOPC[string(o)]))
+		}
+		if r.ABPC != nil {
+			line = append(line, f(*r.ABPC))
+		} else {
+			line = append(line, "")
+		}
+		if err := cw.Write(line); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,293 @@
+package sweep
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/xai-go/lrp/eval"
+	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/tensor"
+)
+
+// Source gives the images of a sweep, read batch by batch so memory stays
+// flat whatever the dataset size.
+type Source interface {
+	Len() int
+	Name(i int) string
+	// Batch returns images lo…hi−1 as an N×C×H×W model input.
+	Batch(lo, hi int) (*tensor.T, error)
+}
+
+// Config describes a sweep. Everything but Graph, Source's data and
+// Progress is recorded in the results directory's settings.json, so runs
+// with different settings cannot be mixed.
+type Config struct {
+	Graph    *nn.Graph `json:"-"`
+	Model    string    `json:"model"`
+	Template Template  `json:"-"`
+	Axes     []Axis    `json:"axes"`
+	Source   Source    `json:"-"`
+	// BatchSize is the number of images per work unit.
+	BatchSize int          `json:"batch_size"`
+	Eval      eval.Config  `json:"eval"`
+	Orders    []eval.Order `json:"orders"`
+	// Shard and Shards select this job's part of the work (0 ≤ Shard < Shards).
+	Shard, Shards int    `json:"-"`
+	Dir           string `json:"-"`
+	// Resume continues a run whose results directory exists.
+	Resume   bool      `json:"-"`
+	Progress io.Writer `json:"-"`
+}
+
+// Settings is what settings.json records.
+type Settings struct {
+	Model     string       `json:"model"`
+	Composite string       `json:"composite,omitempty"`
+	Rules     string       `json:"rules,omitempty"`
+	Axes      []Axis       `json:"axes"`
+	Images    []string     `json:"images"`
+	BatchSize int          `json:"batch_size"`
+	Eval      eval.Config  `json:"eval"`
+	Orders    []eval.Order `json:"orders"`
+	Shards    int          `json:"shards"`
+}
+
+// OrderRecord holds one order's curves for the images of a unit.
+type OrderRecord struct {
+	Scores [][]float64 `json:"scores"`
+	AUCs   []float64   `json:"aucs"`
+}
+
+// Record is one finished work unit, one JSON line in a results file.
+type Record struct {
+	Unit    int                     `json:"unit"`
+	Point   int                     `json:"point"`
+	Params  map[string]float64      `json:"params"`
+	Batch   int                     `json:"batch"`
+	Images  []string                `json:"images"`
+	Targets []int                   `json:"targets"`
+	Orders  map[string]*OrderRecord `json:"orders"`
+	Seconds float64                 `json:"seconds"`
+}
+
+func (c *Config) settings() Settings {
+	names := make([]string, c.Source.Len())
+	for i := range names {
+		names[i] = c.Source.Name(i)
+	}
+	e := c.Eval
+	e.KeepInputs = false
+	return Settings{Model: c.Model, Composite: c.Template.Composite, Rules: c.Template.Rules, Axes: c.Axes,
+		Images: names, BatchSize: c.BatchSize, Eval: e, Orders: c.Orders, Shards: c.Shards}
+}
+
+// ShardFile is the results file of shard i of n.
+func ShardFile(dir string, i, n int) string {
+	return filepath.Join(dir, fmt.Sprintf("results-%03d-of-%03d.jsonl", i, n))
+}
+
+// Run computes this shard's unfinished units, appending each to the
+// shard's results file as it finishes.
+func Run(c Config) error {
+	if c.Shards < 1 || c.Shard < 0 || c.Shard >= c.Shards {
+		return fmt.Errorf("sweep: shard %d/%d is out of range (0 ≤ i < n)", c.Shard, c.Shards)
+	}
+	if c.BatchSize < 1 {
+		return fmt.Errorf("sweep: batch size must be at least 1")
+	}
+	if c.Source.Len() == 0 {
+		return fmt.Errorf("sweep: no images")
+	}
+	if len(c.Orders) == 0 {
+		return fmt.Errorf("sweep: no orders")
+	}
+	if err := c.Template.Check(c.Axes); err != nil {
+		return err
+	}
+	points := Points(c.Axes)
+	batches := (c.Source.Len() + c.BatchSize - 1) / c.BatchSize
+	cg, err := lrp.MergeBatchNorm(c.Graph)
+	if err != nil {
+		return err
+	}
+	// Build and check every rule map before anything is written.
+	maps := make([]*lrp.RuleMap, len(points))
+	for i, p := range points {
+		if maps[i], err = c.Template.RuleMap(cg, p); err != nil {
+			return fmt.Errorf("sweep: grid point %s: %w", p.Label(c.Axes), err)
+		}
+		if _, err := lrp.NewSharedExplainer(cg, maps[i], &lrp.ParamCache{}); err != nil {
+			return fmt.Errorf("sweep: grid point %s: %w", p.Label(c.Axes), err)
+		}
+	}
+	done, err := c.prepareDir()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(ShardFile(c.Dir, c.Shard, c.Shards), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cache := &lrp.ParamCache{}
+	total, finished := 0, 0
+	for u := 0; u < len(points)*batches; u++ {
+		if u%c.Shards == c.Shard {
+			total++
+			if done[u] {
+				finished++
+			}
+		}
+	}
+	c.logf("shard %d/%d: %d units (%d grid points × %d batches in all), %d already done\n",
+		c.Shard, c.Shards, total, len(points), batches, finished)
+	// Batches outer, points inner: a batch is read and run forward once for
+	// every grid point.
+	for b := 0; b < batches; b++ {
+		var todo []int
+		for p := range points {
+			u := p*batches + b
+			if u%c.Shards == c.Shard && !done[u] {
+				todo = append(todo, p)
+			}
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		lo, hi := b*c.BatchSize, min((b+1)*c.BatchSize, c.Source.Len())
+		x, err := c.Source.Batch(lo, hi)
+		if err != nil {
+			return err
+		}
+		if err := cg.CheckInput(x.Shape); err != nil {
+			return fmt.Errorf("sweep: images %d-%d: %w", lo, hi-1, err)
+		}
+		vals := cg.Forward(x)
+		names := make([]string, hi-lo)
+		for i := range names {
+			names[i] = c.Source.Name(lo + i)
+		}
+		for _, p := range todo {
+			start := time.Now()
+			e, err := lrp.NewSharedExplainer(cg, maps[p], cache)
+			if err != nil {
+				return err
+			}
+			res, err := e.Explain(x, lrp.Options{Values: vals})
+			if err != nil {
+				return fmt.Errorf("sweep: grid point %s: %w", points[p].Label(c.Axes), err)
+			}
+			rec := Record{Unit: p*batches + b, Point: p, Params: points[p].Values, Batch: b, Images: names,
+				Targets: res.Targets, Orders: map[string]*OrderRecord{}}
+			for _, o := range c.Orders {
+				cfg := c.Eval
+				cfg.Order = o
+				r, err := eval.Run(e.Graph, x, res.Relevance, res.Targets, cfg)
+				if err != nil {
+					return err
+				}
+				rec.Orders[string(o)] = &OrderRecord{Scores: r.Scores, AUCs: r.AUCs}
+			}
+			rec.Seconds = time.Since(start).Seconds()
+			line, err := json.Marshal(rec)
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write(append(line, '\n')); err != nil {
+				return err
+			}
+			if err := f.Sync(); err != nil {
+				return err
+			}
+			finished++
+			c.logf("[%d/%d] %s, images %d-%d: %.2fs\n", finished, total, points[p].Label(c.Axes), lo, hi-1, rec.Seconds)
+		}
+	}
+	return nil
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, format, args...)
+	}
+}
+
+// prepareDir creates the results directory or checks that an existing one
+// holds the same settings, and returns the units this shard finished.
+func (c *Config) prepareDir() (map[int]bool, error) {
+	want := c.settings()
+	path := filepath.Join(c.Dir, "settings.json")
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+			return nil, err
+		}
+		out, _ := json.MarshalIndent(want, "", " ")
+		return map[int]bool{}, os.WriteFile(path, append(out, '\n'), 0o644)
+	case err != nil:
+		return nil, err
+	}
+	var have Settings
+	if err := json.Unmarshal(b, &have); err != nil {
+		return nil, fmt.Errorf("sweep: %s: %w", path, err)
+	}
+	if !sameSettings(have, want) {
+		return nil, fmt.Errorf("sweep: %s holds results of different settings; use another --out directory", c.Dir)
+	}
+	recs, err := readRecords(ShardFile(c.Dir, c.Shard, c.Shards))
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) > 0 && !c.Resume {
+		return nil, fmt.Errorf("sweep: %s already holds %d finished units of this shard; pass --resume to continue", c.Dir, len(recs))
+	}
+	done := map[int]bool{}
+	for _, r := range recs {
+		done[r.Unit] = true
+	}
+	return done, nil
+}
+
+func sameSettings(a, b Settings) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// readRecords reads a results file. A last line cut short by a killed run
+// is cut off the file (its unit is computed again).
+func readRecords(path string) ([]Record, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	complete := strings.LastIndexByte(string(b), '\n') + 1
+	if complete < len(b) {
+		if err := os.Truncate(path, int64(complete)); err != nil {
+			return nil, err
+		}
+	}
+	var recs []Record
+	for i, line := range strings.Split(string(b[:complete]), "\n") {
+		if line == "" {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return nil, fmt.Errorf("sweep: %s line %d: %w", path, i+1, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
