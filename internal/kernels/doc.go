@@ -23,6 +23,12 @@
 // valid part is merged into C, so nothing outside the m×n matrix is read or
 // written. The depth k is cut into equal blocks of at most kc.
 //
+// When B is not transposed and m is at most 512, B is not packed at all:
+// each B̃ sliver would serve few micro-tiles, and copying it (plus moving the
+// copy between cores) costs about as much as using it, so the micro-kernel
+// reads the kc×nr sliver in place, ldb floats between rows, and prefetches
+// the next sliver; only the last, partial sliver is packed.
+//
 // # Micro-kernels
 //
 // The register tile is mr rows of Ã (broadcast) by nr columns of B̃ (vector
@@ -30,8 +36,11 @@
 //
 //   - AVX-512 (amd64, zmm): 12×32 with 24 accumulators, or 8×32 when m is
 //     a multiple of 8 but not close to one of 12 (typical channel counts),
-//     both with kc=256, mc=384, nc=4096;
+//     both with kc=256, mc=384, nc=4096, and 12×16 / 8×16 halves for a
+//     last column panel of at most 16 columns;
 //   - AVX2+FMA (amd64, ymm): 6×16 with 12 accumulators;
+//   - each amd64 kernel also exists in a "strided" form that reads B in
+//     place (see above);
 //   - pure Go: 4×4 with 16 scalar accumulators (free of spills on arm64 and
 //     other targets with 32 floating-point registers), used on other
 //     architectures and with the purego build tag.
@@ -51,12 +60,22 @@
 // next phase's packing overlaps this one's compute), then one item per
 // (ic block, range of jr slivers). Goroutines claim items from an atomic
 // counter; an item waits only for items claimed before it (the B̃ it reads,
-// the previous depth block of its C block, or the phase that last read the
+// the same block of C in the previous phase, or the phase that last read the
 // B̃ buffer it overwrites), so progress never depends on a worker that has
 // not started. The caller always works on its own call and asks at most
 // Threads()-1 workers of a pool shared by all callers to join, so concurrent
-// callers never oversubscribe the machine. mc is lowered, and the jr range
-// split, so that every goroutine gets blocks. Problems with m·n·k below
-// 64³ run on the caller only. Packing buffers are recycled, so calls do not
-// allocate in steady state.
+// callers never oversubscribe the machine; when the other cores are busy,
+// the caller simply does more of the items itself. mc is lowered, and the jr
+// range split, so that every goroutine gets at least two blocks per phase,
+// and the last phase is cut four times finer so that goroutines finish
+// together. Problems with m·n·k below 128³ run on the caller only. Packing
+// buffers are recycled (a few are kept out of the garbage collector's
+// reach), so calls do not allocate in steady state.
+//
+// # Measuring
+//
+// bench.sh runs the benchmarks several times and prints the best GFLOP/s of
+// each with its percentage of BenchmarkPeakFMA, a register-only AVX-512 FMA
+// loop on all threads; on a shared machine, best-of-N is what approaches the
+// hardware's behaviour.
 package kernels

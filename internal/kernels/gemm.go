@@ -8,12 +8,14 @@ import (
 
 // kernelInfo describes a micro-kernel and the cache blocking tuned for it.
 type kernelInfo struct {
-	id     int // kernGeneric, kernAVX2 or kernAVX512
-	name   string
-	mr, nr int // register tile: mr rows of A (broadcast) × nr columns of B (vectors)
-	mc     int // rows of A per packed block Ã (mc×kc, lives in L2); multiple of mr
-	kc     int // depth of a packed block; a kc×nr sliver of B̃ lives in L1
-	nc     int // columns of B per packed block B̃ (kc×nc, lives in L3); multiple of nr
+	id      int // kernGeneric, kernAVX2 or kernAVX512
+	name    string
+	mr, nr  int  // register tile: mr rows of A (broadcast) × nr columns of B (vectors)
+	mc      int  // rows of A per packed block Ã (mc×kc, lives in L2); multiple of mr
+	kc      int  // depth of a packed block; a kc×nr sliver of B̃ lives in L1
+	nc      int  // columns of B per packed block B̃ (kc×nc, lives in L3); multiple of nr
+	half    bool // callKernelHalf computes the first nr/2 columns of a tile
+	strided bool // callKernelStrided reads a full sliver of B in place
 }
 
 const (
@@ -23,12 +25,25 @@ const (
 	kernAVX512x8
 )
 
+// minBlocks is the number of compute items per goroutine and phase below
+// which Ã blocks are made smaller.
+const minBlocks = 2
+
+// directMaxM is the largest m for which B is used in place rather than
+// packed (when it is not transposed and the kernel can).
+const directMaxM = 512
+
+// directB forces B to be used in place (1) or packed (-1) when it can be;
+// 0 leaves the choice to m. Tests set it.
+var directB = 0
+
 // tailSplit is how many times finer the last phase's items are cut.
 const tailSplit = 4
 
 // parallelThreshold is the m*n*k below which Sgemm runs on the calling
-// goroutine only: below it, waking helpers costs more than it saves.
-const parallelThreshold = 64 * 64 * 64
+// goroutine only (about 20µs of work on one core): below it, waking a
+// helper costs more than it saves.
+const parallelThreshold = 128 * 128 * 128
 
 var threadLimit atomic.Int32
 
@@ -168,6 +183,7 @@ type gemmJob struct {
 	nic, njr             int // Ã blocks per phase, panel ranges per Ã block
 	npc                  int // phases per column block
 	npack, ncomp, nitems int
+	direct               bool // B is read in place, not packed into B̃
 	perPhase             int
 	regular              int // items before the last phase
 	tail                 int // the last phase has tail times more compute items
@@ -176,7 +192,7 @@ type gemmJob struct {
 	done     atomic.Int64    // items finished
 	packDone [2]atomic.Int64 // pack items finished per B̃ buffer
 	compDone [2]atomic.Int64 // compute items finished per B̃ buffer
-	itemDone []atomic.Int64  // per compute item: 1 + last phase finished
+	itemDone []atomic.Int64  // per compute item: 1 + the last phase that finished it
 	bpack    [2][]float32    // B̃ of even and odd phases (may be the same buffer)
 	bufs     [2][]float32    // memory behind bpack
 	refs     atomic.Int32
@@ -184,8 +200,8 @@ type gemmJob struct {
 }
 
 var jobs = freeList[gemmJob]{
-	list: make(chan *gemmJob, 4),
-	new:  func() *gemmJob { return &gemmJob{doneCh: make(chan struct{}, 1)} },
+	max: 4,
+	new: func() *gemmJob { return &gemmJob{doneCh: make(chan struct{}, 1)} },
 }
 
 func getJob() *gemmJob { return jobs.get() }
@@ -198,22 +214,30 @@ func (j *gemmJob) release() {
 	}
 }
 
-// A freeList recycles packing buffers. The first few free objects are kept
-// in a channel, which the garbage collector does not empty (allocating and
+// A freeList recycles packing buffers. The last few objects put back are
+// kept on a stack that the garbage collector does not empty (allocating and
 // zeroing megabytes of B̃ after each collection would cost more than many
-// small GEMMs); the rest go to a sync.Pool.
+// small GEMMs), and reused most recent first so that the buffers that grew
+// for the current problem size are the ones reused; the rest go to a
+// sync.Pool.
 type freeList[T any] struct {
-	list chan *T
-	pool sync.Pool
-	new  func() *T
+	mu    sync.Mutex
+	stack []*T
+	max   int
+	pool  sync.Pool
+	new   func() *T
 }
 
 func (f *freeList[T]) get() *T {
-	select {
-	case x := <-f.list:
+	f.mu.Lock()
+	if n := len(f.stack); n > 0 {
+		x := f.stack[n-1]
+		f.stack[n-1] = nil
+		f.stack = f.stack[:n-1]
+		f.mu.Unlock()
 		return x
-	default:
 	}
+	f.mu.Unlock()
 	if x, ok := f.pool.Get().(*T); ok {
 		return x
 	}
@@ -221,11 +245,17 @@ func (f *freeList[T]) get() *T {
 }
 
 func (f *freeList[T]) put(x *T) {
-	select {
-	case f.list <- x:
-	default:
-		f.pool.Put(x)
+	f.mu.Lock()
+	if len(f.stack) < f.max {
+		if f.stack == nil {
+			f.stack = make([]*T, 0, f.max)
+		}
+		f.stack = append(f.stack, x)
+		f.mu.Unlock()
+		return
 	}
+	f.mu.Unlock()
+	f.pool.Put(x)
 }
 
 func (j *gemmJob) setup(ki *kernelInfo, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -247,23 +277,29 @@ func (j *gemmJob) setup(ki *kernelInfo, threads int, transA, transB bool, m, n, 
 	if threads > 1 {
 		// Make sure every goroutine gets work: with few Ã blocks, split
 		// the column panels of each phase into several ranges.
-		if j.nic < 2*threads {
+		if j.nic < minBlocks*threads {
 			// Prefer smaller Ã blocks over splitting the panels, which
 			// makes goroutines pack the same Ã.
-			j.mc = max(mr, roundUp(ceilDiv(m, 2*threads), mr))
+			j.mc = max(mr, roundUp(ceilDiv(m, minBlocks*threads), mr))
 			if j.mc < 4*mr && m >= 4*mr {
 				j.mc = 4 * mr
 			}
 			j.nic = ceilDiv(m, j.mc)
 		}
-		if j.nic < 2*threads {
-			j.njr = min(ceilDiv(2*threads, j.nic), ceilDiv(j.nc, nr))
+		if j.nic < minBlocks*threads {
+			j.njr = min(ceilDiv(minBlocks*threads, j.nic), ceilDiv(j.nc, nr))
 		}
 	}
 	j.npc = ceilDiv(k, j.kc)
 	phases := ceilDiv(n, j.nc) * j.npc
+	// For small m, B̃ is not worth packing: each sliver of B would be
+	// used by few micro-tiles, and copying it costs about as much memory
+	// traffic as using it. The micro-kernel then reads B in place.
+	j.direct = !transB && ki.strided && (directB > 0 || directB == 0 && m <= directMaxM)
 	j.npack = 1
-	if threads > 1 {
+	if j.direct {
+		j.npack = 0
+	} else if threads > 1 {
 		j.npack = min(threads, ceilDiv(j.nc, nr))
 	}
 	j.ncomp = j.nic * j.njr
@@ -293,6 +329,9 @@ func (j *gemmJob) setup(ki *kernelInfo, threads int, transA, transB bool, m, n, 
 	// Two B̃ buffers let one goroutine pack the next phase while others
 	// still compute with the current one; a lone goroutine needs one.
 	size := j.kc * j.nc
+	if j.direct {
+		size = 0
+	}
 	for s := range 2 {
 		if s == 1 && (threads == 1 || phases == 1) {
 			j.bpack[1] = j.bpack[0]
@@ -318,12 +357,13 @@ func (j *gemmJob) helpers(threads int) int {
 type workspace struct {
 	apack []float32 // Ã, mc×kc
 	tmp   []float32 // an mr×nr tile for the edges of C
+	bedge []float32 // the last, partial sliver of B when B is used in place
 	key   int       // phase*nic+ic of the block held in apack, or -1
 }
 
 var workspaces = freeList[workspace]{
-	list: make(chan *workspace, 16),
-	new:  func() *workspace { return new(workspace) },
+	max: 16,
+	new: func() *workspace { return new(workspace) },
 }
 
 // run claims and executes items until none is left.
@@ -335,6 +375,9 @@ func (j *gemmJob) run() {
 	}
 	if size := ki.mr * ki.nr; cap(ws.tmp) < size {
 		ws.tmp = make([]float32, size)
+	}
+	if size := j.kc * ki.nr; j.direct && cap(ws.bedge) < size {
+		ws.bedge = make([]float32, size)
 	}
 	ws.key = -1
 	for {
@@ -358,13 +401,14 @@ func (j *gemmJob) run() {
 			// regular phases, which nests in it.
 			q, part := (r-j.npack)/split, (r-j.npack)%split
 			spinUntil(&j.packDone[slot], (use+1)*int64(j.npack))
-			if phase%j.npc != 0 {
-				// C must hold the previous k block's contribution.
-				spinUntil(&j.itemDone[q], int64(phase))
-			}
+			// Item q of the previous phase must be done: it wrote the
+			// previous k block's contribution to the same block of C
+			// (and waiting for it also in the first k block keeps
+			// itemDone[q] in phase order).
+			spinUntil(&j.itemDone[q], int64(phase))
 			j.compute(ws, phase, q, part, split)
 			if split == 1 {
-				atomicMax(&j.itemDone[q], int64(phase+1))
+				j.itemDone[q].Store(int64(phase + 1))
 			}
 			j.compDone[slot].Add(1)
 		}
@@ -383,15 +427,6 @@ func spinUntil(v *atomic.Int64, target int64) {
 	}
 }
 
-func atomicMax(v *atomic.Int64, x int64) {
-	for {
-		old := v.Load()
-		if old >= x || v.CompareAndSwap(old, x) {
-			return
-		}
-	}
-}
-
 // phaseBlock returns the column and depth ranges of a phase.
 func (j *gemmJob) phaseBlock(phase int) (jc, ncur, pc, kcur int) {
 	jc = (phase / j.npc) * j.nc
@@ -406,6 +441,14 @@ func (j *gemmJob) packB(phase, r int) {
 	panels := ceilDiv(ncur, nr)
 	p0, p1 := r*panels/j.npack, (r+1)*panels/j.npack
 	dst := j.bpack[phase&1]
+	if !j.transB {
+		// Full panels row by row: the source is read sequentially,
+		// which matters when rows are far apart.
+		full := min(p1, ncur/nr)
+		if full > p0 && packRowsFast(dst[p0*nr*kcur:], j.b[pc*j.ldb+jc+p0*nr:], j.ldb, nr, kcur, full-p0) {
+			p0 = full
+		}
+	}
 	for jr := p0; jr < p1; jr++ {
 		cols := min(nr, ncur-jr*nr)
 		d := dst[jr*nr*kcur : (jr+1)*nr*kcur]
@@ -449,17 +492,39 @@ func (j *gemmJob) compute(ws *workspace, phase, q, part, split int) {
 	tmp := ws.tmp[:mr*nr]
 	for jr := jr0; jr < jr1; jr++ {
 		cols := min(nr, ncur-jr*nr)
-		bpanel := bp[jr*nr*kcur : (jr+1)*nr*kcur]
 		col := jc + jr*nr
+		var bpanel []float32
+		inPlace := false // bpanel is B itself, rows ldb apart
+		switch {
+		case !j.direct:
+			bpanel = bp[jr*nr*kcur : (jr+1)*nr*kcur]
+		case cols == nr:
+			bpanel, inPlace = j.b[pc*j.ldb+col:], true
+		default:
+			// The last, partial sliver is packed with zero padding.
+			bpanel = ws.bedge[:nr*kcur]
+			packBN(bpanel, j.b, j.ldb, pc, kcur, col, cols, nr)
+		}
 		for ir := 0; ir*mr < mcur; ir++ {
 			rows := min(mr, mcur-ir*mr)
 			apanel := ap[ir*mr*kcur : (ir+1)*mr*kcur]
 			row := i0 + ir*mr
 			if rows == mr && cols == nr {
-				callKernel(ki, kcur, apanel, bpanel, c[row*ldc+col:], ldc, beta)
+				if inPlace {
+					callKernelStrided(ki, kcur, apanel, bpanel, j.ldb, c[row*ldc+col:], ldc, beta)
+				} else {
+					callKernel(ki, kcur, apanel, bpanel, c[row*ldc+col:], ldc, beta)
+				}
 				continue
 			}
-			callKernel(ki, kcur, apanel, bpanel, tmp, nr, 0)
+			switch {
+			case inPlace:
+				callKernelStrided(ki, kcur, apanel, bpanel, j.ldb, tmp, nr, 0)
+			case ki.half && cols <= nr/2:
+				callKernelHalf(ki, kcur, apanel, bpanel, tmp, nr, 0)
+			default:
+				callKernel(ki, kcur, apanel, bpanel, tmp, nr, 0)
+			}
 			for i := 0; i < rows; i++ {
 				dst := c[(row+i)*ldc+col:][:cols]
 				src := tmp[i*nr:][:cols]

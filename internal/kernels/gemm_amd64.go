@@ -14,9 +14,9 @@ var (
 )
 
 var (
-	avx512Kernel  = kernelInfo{id: kernAVX512, name: "avx512", mr: 12, nr: 32, mc: 384, kc: 256, nc: 4096}
-	avx512Kernel8 = kernelInfo{id: kernAVX512x8, name: "avx512x8", mr: 8, nr: 32, mc: 384, kc: 256, nc: 4096}
-	avx2Kernel    = kernelInfo{id: kernAVX2, name: "avx2", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4096}
+	avx512Kernel  = kernelInfo{id: kernAVX512, name: "avx512", mr: 12, nr: 32, mc: 384, kc: 256, nc: 4096, half: true, strided: true}
+	avx512Kernel8 = kernelInfo{id: kernAVX512x8, name: "avx512x8", mr: 8, nr: 32, mc: 384, kc: 256, nc: 4096, half: true, strided: true}
+	avx2Kernel    = kernelInfo{id: kernAVX2, name: "avx2", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4096, strided: true}
 )
 
 // avx512Rows forces the AVX-512 tile height (8 or 12) when non-zero; by
@@ -64,6 +64,64 @@ func callKernel(ki *kernelInfo, k int, a, b, c []float32, ldc int, beta float32)
 		sgemmKernelGeneric(k, a, b, c, ldc, beta)
 	}
 }
+
+// callKernelHalf is callKernel for the first nr/2 columns of the tile only.
+func callKernelHalf(ki *kernelInfo, k int, a, b, c []float32, ldc int, beta float32) {
+	_ = a[ki.mr*k-1]
+	_ = b[ki.nr*k-1]
+	_ = c[(ki.mr-1)*ldc+ki.nr/2-1]
+	switch ki.id {
+	case kernAVX512:
+		sgemmKernelAVX512Half(k, &a[0], &b[0], &c[0], ldc, beta)
+	case kernAVX512x8:
+		sgemmKernelAVX512x8Half(k, &a[0], &b[0], &c[0], ldc, beta)
+	default:
+		panic("kernels: no half kernel")
+	}
+}
+
+// callKernelStrided is callKernel for a full sliver of B read in place:
+// row p of the sliver is b[p*ldb:p*ldb+nr].
+func callKernelStrided(ki *kernelInfo, k int, a, b []float32, ldb int, c []float32, ldc int, beta float32) {
+	_ = a[ki.mr*k-1]
+	_ = b[(k-1)*ldb+ki.nr-1]
+	_ = c[(ki.mr-1)*ldc+ki.nr-1]
+	switch ki.id {
+	case kernAVX512:
+		sgemmKernelAVX512Strided(k, &a[0], &b[0], &c[0], ldc, beta, ldb)
+	case kernAVX512x8:
+		sgemmKernelAVX512x8Strided(k, &a[0], &b[0], &c[0], ldc, beta, ldb)
+	case kernAVX2:
+		sgemmKernelAVX2Strided(k, &a[0], &b[0], &c[0], ldc, beta, ldb)
+	default:
+		panic("kernels: no strided kernel")
+	}
+}
+
+// sgemmKernelAVX512Strided is sgemmKernelAVX512 with B read in place, ldb floats between rows.
+//
+//go:noescape
+func sgemmKernelAVX512Strided(k int, a, b, c *float32, ldc int, beta float32, ldb int)
+
+// sgemmKernelAVX512x8Strided is sgemmKernelAVX512x8 with B read in place, ldb floats between rows.
+//
+//go:noescape
+func sgemmKernelAVX512x8Strided(k int, a, b, c *float32, ldc int, beta float32, ldb int)
+
+// sgemmKernelAVX2Strided is sgemmKernelAVX2 with B read in place, ldb floats between rows.
+//
+//go:noescape
+func sgemmKernelAVX2Strided(k int, a, b, c *float32, ldc int, beta float32, ldb int)
+
+// sgemmKernelAVX512Half is sgemmKernelAVX512 for the first 16 columns of the tile.
+//
+//go:noescape
+func sgemmKernelAVX512Half(k int, a, b, c *float32, ldc int, beta float32)
+
+// sgemmKernelAVX512x8Half is sgemmKernelAVX512x8 for the first 16 columns of the tile.
+//
+//go:noescape
+func sgemmKernelAVX512x8Half(k int, a, b, c *float32, ldc int, beta float32)
 
 // sgemmKernelAVX512 is sgemmKernelGeneric for a 12×32 tile (k×12 and k×32 panels), using zmm registers.
 //
@@ -160,6 +218,48 @@ func packNFast(dst, src []float32, ld, w, k int, alpha float32) bool {
 	}
 	return true
 }
+
+// packRowsFast packs panels full panels of width w of a non-transposed B̃
+// (see packN), walking the source row by row, and reports whether it could.
+func packRowsFast(dst, src []float32, ld, w, k, panels int) bool {
+	if !(useAVX2 || useAVX512) || k == 0 || panels == 0 {
+		return false
+	}
+	_ = src[(k-1)*ld+panels*w-1]
+	_ = dst[panels*w*k-1]
+	if w != 32 && w != 16 {
+		return false
+	}
+	// Blocks of 8 rows, then the remaining rows one by one.
+	k8 := k &^ 7
+	if k8 > 0 {
+		if w == 32 {
+			packRows32x8(k8, panels, &src[0], ld, &dst[0], w*k)
+		} else {
+			packRows16x8(k8, panels, &src[0], ld, &dst[0], w*k)
+		}
+	}
+	if k8 < k {
+		if w == 32 {
+			packRows32x1(k-k8, panels, &src[k8*ld], ld, &dst[k8*w], w*k)
+		} else {
+			packRows16x1(k-k8, panels, &src[k8*ld], ld, &dst[k8*w], w*k)
+		}
+	}
+	return true
+}
+
+//go:noescape
+func packRows32x8(k, panels int, src *float32, ld int, dst *float32, pstride int)
+
+//go:noescape
+func packRows32x1(k, panels int, src *float32, ld int, dst *float32, pstride int)
+
+//go:noescape
+func packRows16x8(k, panels int, src *float32, ld int, dst *float32, pstride int)
+
+//go:noescape
+func packRows16x1(k, panels int, src *float32, ld int, dst *float32, pstride int)
 
 //go:noescape
 func packT12(k8 int, src *float32, ld int, dst *float32, alpha float32)

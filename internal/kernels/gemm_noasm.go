@@ -17,6 +17,14 @@ func callKernel(ki *kernelInfo, k int, a, b, c []float32, ldc int, beta float32)
 	sgemmKernelGeneric(k, a, b, c, ldc, beta)
 }
 
+func callKernelHalf(ki *kernelInfo, k int, a, b, c []float32, ldc int, beta float32) {
+	panic("kernels: no half kernel")
+}
+
+func callKernelStrided(ki *kernelInfo, k int, a, b []float32, ldb int, c []float32, ldc int, beta float32) {
+	panic("kernels: no strided kernel")
+}
+
 func dot(x, y []float32) float32 { return dotGeneric(x, y) }
 
 func axpy(alpha float32, x, y []float32) { axpyGeneric(alpha, x, y) }
@@ -24,6 +32,8 @@ func axpy(alpha float32, x, y []float32) { axpyGeneric(alpha, x, y) }
 func packTFast(dst, src []float32, ld, w, k int, alpha float32) int { return 0 }
 
 func packNFast(dst, src []float32, ld, w, k int, alpha float32) bool { return false }
+
+func packRowsFast(dst, src []float32, ld, w, k, panels int) bool { return false }
 
 func hasPeakFMA() bool { return false }
 

@@ -45,6 +45,15 @@ func withVariant(t testing.TB, v variant, f func()) {
 	f()
 }
 
+// withBModes runs f with B packed into B̃ and with B read in place.
+func withBModes(f func(mode string)) {
+	defer func() { directB = 0 }()
+	for _, d := range []int{-1, 1} {
+		directB = d
+		f([]string{"packed", "", "in place"}[d+1])
+	}
+}
+
 // guard marks the elements of C outside the m×n matrix.
 const guard = float32(-7777.25)
 
@@ -224,14 +233,16 @@ func TestSgemmRandom(t *testing.T) {
 	for _, v := range variants() {
 		t.Run(v.name, func(t *testing.T) {
 			withVariant(t, v, func() {
-				rng := rand.New(rand.NewPCG(3, 4))
-				for it := 0; it < 300; it++ {
-					tr := transCases[it%4]
-					m, n, k := 1+rng.IntN(70), 1+rng.IntN(70), 1+rng.IntN(70)
-					p := newProblem(rng, tr[0], tr[1], m, n, k, rng.IntN(5),
-						alphas[rng.IntN(len(alphas))], betas[rng.IntN(len(betas))])
-					p.check(t, p.run(threads[it%len(threads)]))
-				}
+				withBModes(func(string) {
+					rng := rand.New(rand.NewPCG(3, 4))
+					for it := 0; it < 200; it++ {
+						tr := transCases[it%4]
+						m, n, k := 1+rng.IntN(70), 1+rng.IntN(70), 1+rng.IntN(70)
+						p := newProblem(rng, tr[0], tr[1], m, n, k, rng.IntN(5),
+							alphas[rng.IntN(len(alphas))], betas[rng.IntN(len(betas))])
+						p.check(t, p.run(threads[it%len(threads)]))
+					}
+				})
 			})
 		})
 	}
@@ -257,15 +268,17 @@ func TestSgemmBlocking(t *testing.T) {
 					{11*ki.mr + 3, 1, 13},
 					{4 * ki.mr, 6 * ki.nr, 14},
 				}
-				for i, s := range shapes {
-					for _, tr := range transCases {
-						for _, threads := range []int{1, 2, 5} {
-							beta := []float32{0, 1, -0.5}[(i+threads)%3]
-							p := newProblem(rng, tr[0], tr[1], s[0], s[1], s[2], i%3, 0.75, beta)
-							p.check(t, p.run(threads))
+				withBModes(func(string) {
+					for i, s := range shapes {
+						for _, tr := range transCases {
+							for _, threads := range []int{1, 2, 5} {
+								beta := []float32{0, 1, -0.5}[(i+threads)%3]
+								p := newProblem(rng, tr[0], tr[1], s[0], s[1], s[2], i%3, 0.75, beta)
+								p.check(t, p.run(threads))
+							}
 						}
 					}
-				}
+				})
 			})
 		})
 	}
@@ -286,7 +299,19 @@ func TestSgemmLarge(t *testing.T) {
 					n = ki.nc + ki.nr + 5
 					m, k = 2*ki.mr+1, ki.kc+3
 				}
+				withBModes(func(string) {
+					for i, tr := range transCases {
+						if tr[1] {
+							continue // B is only used in place when not transposed
+						}
+						p := newProblem(rng, tr[0], tr[1], m, n, k, 3, 1, []float32{0, 2}[i%2])
+						p.check(t, p.run(0))
+					}
+				})
 				for i, tr := range transCases {
+					if !tr[1] {
+						continue
+					}
 					p := newProblem(rng, tr[0], tr[1], m, n, k, 3, 1, []float32{0, 2}[i%2])
 					p.check(t, p.run(0))
 				}

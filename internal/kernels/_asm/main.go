@@ -16,19 +16,35 @@ import (
 // kernelSig is the Go signature shared by all GEMM micro-kernels.
 const kernelSig = "func(k int, a, b, c *float32, ldc int, beta float32)"
 
+// kernelSigStrided is the signature of the micro-kernels that read B in place.
+const kernelSigStrided = "func(k int, a, b, c *float32, ldc int, beta float32, ldb int)"
+
 func main() {
 	ConstraintExpr("!purego")
 
 	// AVX-512: mr rows of broadcast A times nv zmm vectors (16 floats each) of B:
 	// 12×32 (24 accumulators) and 8×32 for row counts that are multiples of 8.
-	gemmKernel("sgemmKernelAVX512", 16, 32, 12, 2, 4)
-	gemmKernel("sgemmKernelAVX512x8", 16, 32, 8, 2, 4)
+	gemmKernel("sgemmKernelAVX512", 16, 32, 12, 2, 4, 32)
+	gemmKernel("sgemmKernelAVX512x8", 16, 32, 8, 2, 4, 32)
+	// Their halves, for the last column panel when it has at most 16
+	// columns: the same 32-wide B̃ panels, only the first zmm of each row.
+	gemmKernel("sgemmKernelAVX512Half", 16, 32, 12, 1, 4, 32)
+	gemmKernel("sgemmKernelAVX512x8Half", 16, 32, 8, 1, 4, 32)
 	// AVX2+FMA: the classic 6×16 tile (12 ymm accumulators).
-	gemmKernel("sgemmKernelAVX2", 8, 16, 6, 2, 4)
+	gemmKernel("sgemmKernelAVX2", 8, 16, 6, 2, 4, 16)
+	// The same, reading full slivers of a non-transposed B in place (for
+	// small m, where packing B̃ would cost as much as using it).
+	gemmKernel("sgemmKernelAVX512Strided", 16, 32, 12, 2, 4, 0)
+	gemmKernel("sgemmKernelAVX512x8Strided", 16, 32, 8, 2, 4, 0)
+	gemmKernel("sgemmKernelAVX2Strided", 8, 16, 6, 2, 4, 0)
 
 	for _, r := range []int{12, 32, 8, 6, 16} {
 		packT(r)
 		packN(r)
+	}
+	for _, w := range []int{32, 16} {
+		packRows(w, 8)
+		packRows(w, 1)
 	}
 
 	peakFMA()
@@ -51,19 +67,33 @@ func vecReg(width, i int) VecPhysical {
 //
 //	C[i*ldc+j] = sum_p a[p*mr+i]*b[p*nr+j] + beta*C[i*ldc+j]
 //
-// for i < mr, j < nr = nv*width, where a and b are packed panels of k steps.
-// When beta is ±0, C is not read. The k loop is unrolled unroll times.
-func gemmKernel(name string, width, nregs, mr, nv, unroll int) {
+// for i < mr, j < nr = nv*width, where a and b are packed panels of k steps
+// (b has bstride >= nr floats per step). When beta is ±0, C is not read.
+// The k loop is unrolled unroll times.
+//
+// With bstride == 0, b is not packed: the kernel takes an extra argument
+// ldb, reads row p of the sliver at b[p*ldb:], and prefetches the same rows
+// of the next sliver (the nr floats that follow), which the next call uses.
+func gemmKernel(name string, width, nregs, mr, nv, unroll, bstride int) {
 	nr := nv * width
 	vbytes := width * 4
 	if mr*nv+nv+1 > nregs {
 		panic("tile too large for register file")
 	}
-	TEXT(name, NOSPLIT, kernelSig)
-	Doc(fmt.Sprintf("%s computes a %d×%d tile: C = A·B + beta·C from packed panels.", name, mr, nr))
+	sig, what := kernelSig, fmt.Sprintf("packed panels (B: %d floats per k)", bstride)
+	if bstride == 0 {
+		sig, what = kernelSigStrided, "a packed A panel and B rows ldb apart"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Doc(fmt.Sprintf("%s computes a %d×%d tile: C = A·B + beta·C from %s.", name, mr, nr, what))
 	pk := Load(Param("k"), GP64())
 	pa := Load(Param("a"), GP64())
 	pb := Load(Param("b"), GP64())
+	var ldb Register
+	if bstride == 0 {
+		ldb = Load(Param("ldb"), GP64())
+		SHLQ(U8(2), ldb)
+	}
 
 	acc := func(i, v int) VecPhysical { return vecReg(width, i*nv+v) }
 	breg := func(v int) VecPhysical { return vecReg(width, mr*nv+v) }
@@ -96,7 +126,12 @@ func gemmKernel(name string, width, nregs, mr, nv, unroll int) {
 
 	step := func(u int) {
 		ao := u * mr * 4
-		bo := u * nr * 4
+		bo := u * bstride * 4
+		if bstride == 0 {
+			for off := 0; off < nr*4; off += 64 {
+				PREFETCHT0(Mem{Base: pb, Disp: nr*4 + off})
+			}
+		}
 		for v := 0; v < nv; v++ {
 			VMOVUPS(Mem{Base: pb, Disp: bo + v*vbytes}, breg(v))
 		}
@@ -116,9 +151,14 @@ func gemmKernel(name string, width, nregs, mr, nv, unroll int) {
 	Label(name + "_loop")
 	for u := 0; u < unroll; u++ {
 		step(u)
+		if bstride == 0 {
+			ADDQ(ldb, pb)
+		}
 	}
 	ADDQ(U32(unroll*mr*4), pa)
-	ADDQ(U32(unroll*nr*4), pb)
+	if bstride != 0 {
+		ADDQ(U32(unroll*bstride*4), pb)
+	}
 	DECQ(kmain)
 	JNZ(LabelRef(name + "_loop"))
 
@@ -128,7 +168,11 @@ func gemmKernel(name string, width, nregs, mr, nv, unroll int) {
 	Label(name + "_tailloop")
 	step(0)
 	ADDQ(U32(mr*4), pa)
-	ADDQ(U32(nr*4), pb)
+	if bstride != 0 {
+		ADDQ(U32(bstride*4), pb)
+	} else {
+		ADDQ(ldb, pb)
+	}
 	DECQ(pk)
 	JNZ(LabelRef(name + "_tailloop"))
 
@@ -443,6 +487,69 @@ func packN(width int) {
 	ADDQ(U32(4*width), dst)
 	DECQ(k)
 	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packRows emits packRows<width>x<rows>(k, panels int, src *float32, ld int, dst *float32, pstride int),
+// which packs panels full column panels of k rows (a multiple of rows) of a
+// row-major matrix (B̃ without transposition):
+//
+//	dst[q*pstride+p*width+j] = src[p*ld+q*width+j]   (j < width, q < panels, p < k)
+//
+// It walks blocks of rows rows across all panels, so that the source is read
+// as rows sequential streams and each panel gets rows*width contiguous floats.
+func packRows(width, rows int) {
+	name := fmt.Sprintf("packRows%dx%d", width, rows)
+	TEXT(name, NOSPLIT, "func(k, panels int, src *float32, ld int, dst *float32, pstride int)")
+	Doc(fmt.Sprintf("%s sets dst[q*pstride+p*%d+j] = src[p*ld+q*%d+j] for j < %d, q < panels, p < k (a multiple of %d).",
+		name, width, width, width, rows))
+	k := Load(Param("k"), GP64())
+	panels := Load(Param("panels"), GP64())
+	src := Load(Param("src"), GP64())
+	ld := Load(Param("ld"), GP64())
+	dst := Load(Param("dst"), GP64())
+	pstride := Load(Param("pstride"), GP64())
+	SHLQ(U8(2), ld)
+	SHLQ(U8(2), pstride)
+	if rows > 1 {
+		SHRQ(U8(log2(rows)), k)
+	}
+	TESTQ(k, k)
+	JZ(LabelRef(name + "_done"))
+	TESTQ(panels, panels)
+	JZ(LabelRef(name + "_done"))
+	s, d, q, r := GP64(), GP64(), GP64(), GP64()
+	Label(name + "_block")
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	MOVQ(panels, q)
+	Label(name + "_panel")
+	MOVQ(s, r)
+	regs := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7}
+	nv := width / 8
+	for row := 0; row < rows; row++ {
+		for i := 0; i < nv; i++ {
+			VMOVUPS(Mem{Base: r, Disp: 32 * i}, regs[(row%2)*nv+i])
+		}
+		for i := 0; i < nv; i++ {
+			VMOVUPS(regs[(row%2)*nv+i], Mem{Base: d, Disp: 4*width*row + 32*i})
+		}
+		if row != rows-1 {
+			ADDQ(ld, r)
+		}
+	}
+	ADDQ(U32(4*width), s)
+	ADDQ(pstride, d)
+	DECQ(q)
+	JNZ(LabelRef(name + "_panel"))
+	for row := 0; row < rows; row++ {
+		ADDQ(ld, src)
+	}
+	ADDQ(U32(4*width*rows), dst)
+	DECQ(k)
+	JNZ(LabelRef(name + "_block"))
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
