@@ -161,10 +161,12 @@ func (p *perturber) inpaint(img *tensor.T, accMask []bool) error {
 		im, is := float32(-p.mean[ch]/p.std[ch]), float32(1/p.std[ch])
 		for i := 0; i < hw; i++ {
 			v := float32(float32(img.Data[ch*hw+i]-im)/is) * 255
-			if v < 0 || v > 255 || v != v {
+			// Round-off may leave 0 a hair below zero; anything further
+			// out means the normalization is not the one of the input.
+			if !(v > -1 && v < 256) {
 				return fmt.Errorf("eval: inpainting needs pixel values in [0, 1] after undoing the normalization; got %g (wrong --mean/--std or preprocessing?)", v/255)
 			}
-			p.inp.Pix[i*c+ch] = uint8(int32(v))
+			p.inp.Pix[i*c+ch] = uint8(min(max(int32(v), 0), 255))
 		}
 	}
 	for i, m := range accMask {

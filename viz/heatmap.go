@@ -88,3 +88,16 @@ func InputImage(x *tensor.T, mean, std []float64) image.Image {
 	}
 	return img
 }
+
+// Upscale enlarges img by an integer factor with nearest-neighbour
+// sampling, so small inputs (28×28) stay crisp.
+func Upscale(img image.Image, factor int) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx()*factor, b.Dy()*factor))
+	for y := 0; y < b.Dy()*factor; y++ {
+		for x := 0; x < b.Dx()*factor; x++ {
+			out.Set(x, y, img.At(b.Min.X+x/factor, b.Min.Y+y/factor))
+		}
+	}
+	return out
+}

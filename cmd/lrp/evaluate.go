@@ -40,7 +40,7 @@ type evalResults struct {
 
 func runEvaluate(args []string, stdout io.Writer) error {
 	fs := newFlags("evaluate", "--model M (--input x.npy | IMAGE...) (--relevance r.npy | --methods M1,M2 | explain flags) --out results.json")
-	model := fs.String("model", "", "model: an ONNX file")
+	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
 	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
 	pre := fs.String("preprocess", "", "preprocessing for images (default imagenet)")
 	norm := fs.String("normalization", "", "preprocessing whose mean/std inpainting undoes for .npy input (default imagenet for 3 channels, mnist for 1)")
@@ -84,12 +84,12 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, err := loadInputs(*input, images, *pre)
+	in, err := loadInputs(*input, images, *pre, embeddedOf(*model))
 	if err != nil {
 		return err
 	}
 	if err := g.CheckInput(in.x.Shape); err != nil {
-		return fmt.Errorf("model %s: %w", *model, err)
+		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
 	mean, std, err := normalization(in, *norm)
 	if err != nil {

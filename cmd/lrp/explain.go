@@ -134,7 +134,7 @@ func readRulesFile(path string) (string, error) {
 
 func runExplain(args []string, stdout io.Writer) error {
 	fs := newFlags("explain", "--model M (--input x.npy | IMAGE...) [--composite NAME | --rules SPEC | --rules-file F] [--method lrp] --out r.npy|DIR")
-	model := fs.String("model", "", "model: an ONNX file")
+	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
 	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
 	pre := fs.String("preprocess", "", "preprocessing for images (default imagenet)")
 	method := fs.String("method", "lrp", "lrp, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion or random")
@@ -153,12 +153,12 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, err := loadInputs(*input, images, *pre)
+	in, err := loadInputs(*input, images, *pre, embeddedOf(*model))
 	if err != nil {
 		return err
 	}
 	if err := g.CheckInput(in.x.Shape); err != nil {
-		return fmt.Errorf("model %s: %w", *model, err)
+		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
 	a, err := newAttributor(*method, g, rf, in, *seed)
 	if err != nil {

@@ -42,7 +42,7 @@ func TestExplainMatchesGolden(t *testing.T) {
 
 func TestExplainHeatmaps(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
-	err := run([]string{"explain", "--model", models + "vgg16.onnx", "--composite", "epsilon-gamma-box", "--out", dir,
+	err := run([]string{"explain", "--model", onnxModels + "vgg16.onnx", "--composite", "epsilon-gamma-box", "--out", dir,
 		"../../data/testdata/astronaut.png"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)

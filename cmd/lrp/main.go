@@ -27,6 +27,7 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"demo":     {"explain and evaluate the embedded models' sample images; writes heatmaps, plots and an HTML report", runDemo},
 	"layers":   {"list the layers of a model: index, name, type, output shape", runLayers},
 	"predict":  {"classify inputs and print the top classes", runPredict},
 	"explain":  {"compute relevance (LRP or a baseline) and write it as .npy and heatmaps", runExplain},

@@ -11,12 +11,12 @@ import (
 	"github.com/xai-go/lrp/tensor"
 )
 
-const models = "../../onnx/testdata/models/"
+const onnxModels = "../../onnx/testdata/models/"
 
 func TestPredictWritesLogits(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "logits.npy")
 	var stdout bytes.Buffer
-	err := run([]string{"predict", "--model", models + "resnet18.onnx", "--input", models + "input_64.npy", "--top", "3", "--out", out, "--batch-size", "1"}, &stdout)
+	err := run([]string{"predict", "--model", onnxModels + "resnet18.onnx", "--input", onnxModels + "input_64.npy", "--top", "3", "--out", out, "--batch-size", "1"}, &stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestPredictWritesLogits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := tensor.LoadNpy(models + "resnet18.logits.npy")
+	want, err := tensor.LoadNpy(onnxModels + "resnet18.logits.npy")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestPredictWritesLogits(t *testing.T) {
 
 func TestLayers(t *testing.T) {
 	var stdout bytes.Buffer
-	if err := run([]string{"layers", "--model", models + "vgg16.onnx"}, &stdout); err != nil {
+	if err := run([]string{"layers", "--model", onnxModels + "vgg16.onnx"}, &stdout); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"features.0 ", "Conv", "classifier.6", "1x10"} {
@@ -59,13 +59,13 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"predict", "--input", models + "input_64.npy"}, "no model"},
-		{[]string{"predict", "--model", dir + "/missing.onnx", "--input", models + "input_64.npy"}, "missing.onnx"},
-		{[]string{"predict", "--model", models + "resnet18.onnx", "--input", models + "input_224.npy", "--out", out}, "does not fit"},
-		{[]string{"predict", "--model", models + "resnet18.onnx", notImage, "--out", out}, "x.png"},
-		{[]string{"predict", "--model", models + "resnet18.onnx", "--input", notImage, "--out", out}, "x.png"},
-		{[]string{"predict", "--model", models + "resnet18.onnx"}, "no input"},
-		{[]string{"predict", "--model", models + "resnet18.onnx", "--input", models + "input_64.npy", "--preprocess", "imagenet"}, "preprocess"},
+		{[]string{"predict", "--input", onnxModels + "input_64.npy"}, "model mnist: input shape"},
+		{[]string{"predict", "--model", dir + "/missing.onnx", "--input", onnxModels + "input_64.npy"}, "missing.onnx"},
+		{[]string{"predict", "--model", onnxModels + "resnet18.onnx", "--input", onnxModels + "input_224.npy", "--out", out}, "does not fit"},
+		{[]string{"predict", "--model", onnxModels + "resnet18.onnx", notImage, "--out", out}, "x.png"},
+		{[]string{"predict", "--model", onnxModels + "resnet18.onnx", "--input", notImage, "--out", out}, "x.png"},
+		{[]string{"predict", "--model", onnxModels + "resnet18.onnx"}, "no input"},
+		{[]string{"predict", "--model", onnxModels + "resnet18.onnx", "--input", onnxModels + "input_64.npy", "--preprocess", "imagenet"}, "preprocess"},
 		{[]string{"frobnicate"}, "unknown command"},
 	}
 	for _, c := range cases {
@@ -85,7 +85,7 @@ func TestBadInput(t *testing.T) {
 func TestPredictImages(t *testing.T) {
 	var stdout bytes.Buffer
 	imgs := []string{"../../data/testdata/astronaut.png", "../../data/testdata/coffee.png"}
-	args := append([]string{"predict", "--model", models + "vgg16.onnx", "--top", "1"}, imgs...)
+	args := append([]string{"predict", "--model", onnxModels + "vgg16.onnx", "--top", "1"}, imgs...)
 	if err := run(args, &stdout); err != nil {
 		t.Fatal(err)
 	}

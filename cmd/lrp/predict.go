@@ -16,7 +16,7 @@ import (
 
 func runLayers(args []string, stdout io.Writer) error {
 	fs := newFlags("layers", "--model M [--composite NAME | --rules SPEC | --rules-file F]")
-	model := fs.String("model", "", "model: an ONNX file")
+	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
 	rf := addRuleFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -29,7 +29,7 @@ func runLayers(args []string, stdout io.Writer) error {
 	in[0] = 1
 	shapes, err := g.Shapes(in)
 	if err != nil {
-		return fmt.Errorf("model %s: %w", *model, err)
+		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
 	// Bounds only matter for computing relevance, not for listing rules.
 	if *rf.low == "" {
@@ -69,7 +69,7 @@ func runLayers(args []string, stdout io.Writer) error {
 
 func runPredict(args []string, stdout io.Writer) error {
 	fs := newFlags("predict", "--model M (--input x.npy | IMAGE...) [--top 5] [--out logits.npy]")
-	model := fs.String("model", "", "model: an ONNX file")
+	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
 	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
 	pre := fs.String("preprocess", "", "preprocessing for images: imagenet, imagenet-crop, ... (default imagenet; none for .npy)")
 	top := fs.Int("top", 5, "number of classes to print per input")
@@ -88,17 +88,20 @@ func runPredict(args []string, stdout io.Writer) error {
 		return err
 	}
 	var labels []string
+	if e := embeddedOf(*model); e != nil {
+		labels = e.Labels
+	}
 	if *labelsFile != "" {
 		if labels, err = readLabels(*labelsFile); err != nil {
 			return err
 		}
 	}
-	in, err := loadInputs(*input, images, *pre)
+	in, err := loadInputs(*input, images, *pre, embeddedOf(*model))
 	if err != nil {
 		return err
 	}
 	if err := g.CheckInput(in.x.Shape); err != nil {
-		return fmt.Errorf("model %s: %w", *model, err)
+		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
 	logits, err := runBatched(g, in.x, *batch)
 	if err != nil {

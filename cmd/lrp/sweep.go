@@ -26,7 +26,7 @@ func runSweep(args []string, stdout io.Writer) error {
 		return runSweepMerge(args[1:], stdout)
 	}
 	fs := newFlags("sweep", "--model M --data DIR|LIST (--preset NAME | --rules TEMPLATE) --grid 'gamma=0,logspace(-3,1,9)' … --out DIR")
-	model := fs.String("model", "", "model: an ONNX file")
+	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
 	dataPath := fs.String("data", "", "image folder (recursive, sorted) or list file")
 	input := fs.String("input", "", "or: input tensor N×C×H×W as .npy (already preprocessed)")
 	limit := fs.Int("limit", 0, "use at most this many images")
@@ -91,7 +91,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	case *input != "" && *dataPath != "":
 		return fmt.Errorf("give either --data or --input")
 	case *input != "":
-		if in, err = loadInputs(*input, nil, ""); err != nil {
+		if in, err = loadInputs(*input, nil, "", nil); err != nil {
 			return err
 		}
 		n := in.x.Shape[0]
@@ -118,7 +118,14 @@ func runSweep(args []string, stdout io.Writer) error {
 		src = &sweep.FileSource{Paths: paths, Preprocess: p}
 		in = &inputSet{x: first, names: paths[:1], pre: &p}
 	default:
-		return fmt.Errorf("give --data DIR|LIST or --input x.npy")
+		emb := embeddedOf(*model)
+		if emb == nil {
+			return fmt.Errorf("give --data DIR|LIST or --input x.npy (only embedded models bring their own sample images)")
+		}
+		if in, err = sampleInputs(emb, emb.Preprocess); err != nil {
+			return err
+		}
+		src = &sweep.TensorSource{X: in.x, Names: in.names}
 	}
 	mean, std, err := normalization(in, *norm)
 	if err != nil {
