@@ -59,7 +59,8 @@ func (m *RuleMap) String() string {
 func (s Selector) Matches(n *nn.Node) bool {
 	switch s.Kind {
 	case "index":
-		return n.Index >= s.Lo && (s.Hi < 0 || n.Index <= s.Hi)
+		i := n.LayerIndex()
+		return i >= s.Lo && (s.Hi < 0 || i <= s.Hi)
 	case "type":
 		if s.Pattern == "*" {
 			return true

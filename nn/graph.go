@@ -17,6 +17,21 @@ type Node struct {
 	// Inputs are the value ids the layer reads: 0 is the graph input,
 	// i+1 the output of node i.
 	Inputs []int
+	// Module is one plus the position of the node's module among
+	// PyTorch's leaf modules (model.modules() order), for graphs built
+	// from a PyTorch architecture; 0 if unknown. Nodes of one module used
+	// twice (a reused ReLU) share it; nodes of no module (torch.flatten,
+	// the residual add) have 0.
+	Module int
+}
+
+// LayerIndex is the index rule maps select by: the leaf-module index when
+// the graph knows it, otherwise the execution index.
+func (n *Node) LayerIndex() int {
+	if n.Module > 0 {
+		return n.Module - 1
+	}
+	return n.Index
 }
 
 // Output returns the id of the value the node writes: Index+1.

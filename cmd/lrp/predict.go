@@ -58,7 +58,11 @@ func runLayers(args []string, stdout io.Writer) error {
 	fmt.Fprintln(w, strings.TrimRight(header, " "))
 	fmt.Fprintf(w, "%-5s  %-32s  %-15s  %s\n", "-", g.InputName, "Input", tensor.ShapeString(in))
 	for _, n := range g.Nodes {
-		line := fmt.Sprintf("%-5d  %-32s  %-15s  %-15s", n.Index, n.Name, n.Type(), tensor.ShapeString(shapes[n.Output()]))
+		idx := "-"
+		if n.Module > 0 || !moduleIndexed(g) {
+			idx = fmt.Sprint(n.LayerIndex())
+		}
+		line := fmt.Sprintf("%-5s  %-32s  %-15s  %-15s", idx, n.Name, n.Type(), tensor.ShapeString(shapes[n.Output()]))
 		if rules != nil && rules[n.Index] != nil {
 			line += "  " + rules[n.Index].String()
 		}
@@ -176,4 +180,15 @@ func printTop(w io.Writer, names []string, logits *tensor.T, labels []string, k 
 			fmt.Fprintf(w, "  %d. class %-5d logit %10.4f  p %.4f  %s\n", r+1, c, row[c], p, label)
 		}
 	}
+}
+
+// moduleIndexed reports whether the graph's layers carry PyTorch leaf-module
+// indices (architectures built natively rather than imported from ONNX).
+func moduleIndexed(g *nn.Graph) bool {
+	for _, n := range g.Nodes {
+		if n.Module > 0 {
+			return true
+		}
+	}
+	return false
 }
