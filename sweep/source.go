@@ -1,13 +1,7 @@
 package sweep
 
 import (
-	"bufio"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/tensor"
@@ -71,55 +65,16 @@ func (s *FileSource) Batch(lo, hi int) (*tensor.T, error) {
 	return x, nil
 }
 
-var imageExt = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".tif": true, ".tiff": true, ".webp": true}
-
-// ListImages returns the image files of a folder (recursively, sorted) or
-// of a list file (one path per line, relative to the list's folder; '#'
-// starts a comment), at most limit of them if limit > 0.
+// ListImages returns the image paths of a folder (recursively, sorted) or
+// of a list file, at most limit of them if limit > 0 (see data.List).
 func ListImages(path string, limit int) ([]string, error) {
-	st, err := os.Stat(path)
+	items, err := data.List(path, data.ListOptions{Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	var paths []string
-	if st.IsDir() {
-		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && imageExt[strings.ToLower(filepath.Ext(p))] {
-				paths = append(paths, p)
-			}
-			return nil
-		})
-		sort.Strings(paths)
-	} else {
-		var f *os.File
-		if f, err = os.Open(path); err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line, _, _ := strings.Cut(sc.Text(), "#")
-			if line = strings.TrimSpace(line); line == "" {
-				continue
-			}
-			if !filepath.IsAbs(line) {
-				line = filepath.Join(filepath.Dir(path), line)
-			}
-			paths = append(paths, line)
-		}
-		err = sc.Err()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(paths) == 0 {
-		return nil, fmt.Errorf("%s: no images found", path)
-	}
-	if limit > 0 && len(paths) > limit {
-		paths = paths[:limit]
+	paths := make([]string, len(items))
+	for i, it := range items {
+		paths[i] = it.Path
 	}
 	return paths, nil
 }

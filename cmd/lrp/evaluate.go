@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/eval"
@@ -58,6 +61,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	plotPath := fs.String("plot", "", "draw the curves into this PNG")
 	saveSteps := fs.String("save-steps", "", "write the perturbed inputs of every step as PNGs into this directory")
 	rf := addRuleFlags(fs)
+	df := addDatasetFlags(fs)
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -84,12 +88,34 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, err := loadInputs(*input, images, *pre, embeddedOf(*model))
-	if err != nil {
-		return err
-	}
-	if err := g.CheckInput(in.x.Shape); err != nil {
-		return fmt.Errorf("model %s: %w", modelName(*model), err)
+	var in *inputSet
+	var ds *dataset
+	if *df.path != "" {
+		if *input != "" || len(images) > 0 {
+			return fmt.Errorf("give --data, --input or image files, not several")
+		}
+		if ds, err = df.open(*pre, embeddedOf(*model)); err != nil {
+			return err
+		}
+		// The first image fixes the normalization and the box bounds.
+		in = &inputSet{x: nil, pre: &ds.pre}
+		probe, err := df.open(*pre, embeddedOf(*model))
+		if err != nil {
+			return err
+		}
+		probe.size = 1
+		first, _, err := probe.next(context.Background())
+		if err != nil || first == nil {
+			return fmt.Errorf("%s: no readable image: %v", *df.path, err)
+		}
+		in.x = first.x
+	} else {
+		if in, err = loadInputs(*input, images, *pre, embeddedOf(*model)); err != nil {
+			return err
+		}
+		if err := g.CheckInput(in.x.Shape); err != nil {
+			return fmt.Errorf("model %s: %w", modelName(*model), err)
+		}
 	}
 	mean, std, err := normalization(in, *norm)
 	if err != nil {
@@ -104,64 +130,135 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		rel     *tensor.T
 		targets []int
 	}
-	var attrs []attribution
-	if *relevance != "" {
-		r, err := tensor.LoadNpy(*relevance)
-		if err != nil {
-			return err
-		}
-		t, err := predicted(g, in.x, targets)
-		if err != nil {
-			return err
-		}
-		attrs = append(attrs, attribution{"relevance:" + filepath.Base(*relevance), r, t})
-	} else {
-		list := *methods
-		if list == "" {
-			list = *method
-		}
-		for _, m := range strings.Split(list, ",") {
-			m = strings.TrimSpace(m)
-			a, err := newAttributor(m, g, rf, in, *seed)
+	type accum struct {
+		scores       [][]float64
+		targets      []int
+		perturb, fwd time.Duration
+	}
+	var methodNames []string
+	acc := map[string]map[eval.Order]*accum{}
+	var allNames []string
+	var flips []int
+	stepsUsed := 0
+	// evaluateBatch attributes and flips one batch of inputs.
+	evaluateBatch := func(in *inputSet, offset int) error {
+		var attrs []attribution
+		if *relevance != "" {
+			r, err := tensor.LoadNpy(*relevance)
 			if err != nil {
 				return err
 			}
-			res, err := a.Attribute(in.x, targets)
+			t, err := predicted(g, in.x, targets)
 			if err != nil {
-				return fmt.Errorf("%s: %w", m, err)
+				return err
 			}
-			attrs = append(attrs, attribution{m, res.Relevance, res.Targets})
+			attrs = append(attrs, attribution{"relevance:" + filepath.Base(*relevance), r, t})
+		} else {
+			list := *methods
+			if list == "" {
+				list = *method
+			}
+			for _, m := range strings.Split(list, ",") {
+				m = strings.TrimSpace(m)
+				a, err := newAttributor(m, g, rf, in, *seed)
+				if err != nil {
+					return err
+				}
+				res, err := a.Attribute(in.x, targets)
+				if err != nil {
+					return fmt.Errorf("%s: %w", m, err)
+				}
+				attrs = append(attrs, attribution{m, res.Relevance, res.Targets})
+			}
 		}
+		for _, a := range attrs {
+			if acc[a.name] == nil {
+				acc[a.name] = map[eval.Order]*accum{}
+				methodNames = append(methodNames, a.name)
+			}
+			for _, o := range orderList {
+				cfg := eval.Config{Patch: *patch, Steps: *steps, Order: o, Mode: mode, Seed: *seed,
+					MaxBatch: *maxBatch, Mean: mean, Std: std, KeepInputs: *saveSteps != ""}
+				r, err := eval.Run(g, in.x, a.rel, a.targets, cfg)
+				if err != nil {
+					return fmt.Errorf("%s: %w", a.name, err)
+				}
+				flips, stepsUsed = r.Flips, r.Config.Steps
+				ac := acc[a.name][o]
+				if ac == nil {
+					ac = &accum{}
+					acc[a.name][o] = ac
+				}
+				ac.scores = append(ac.scores, r.Scores...)
+				ac.targets = append(ac.targets, a.targets...)
+				ac.perturb += r.PerturbTime
+				ac.fwd += r.ForwardTime
+				if *saveSteps != "" {
+					if err := saveStepImages(*saveSteps, a.name, string(o), r, offset); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		allNames = append(allNames, in.names...)
+		return nil
 	}
-	results := evalResults{Inputs: in.names, Settings: map[string]any{
-		"model": *model, "patch": *patch, "perturb": string(mode), "orders": *orders,
+	if ds != nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		for {
+			in, _, err := ds.next(ctx)
+			if ctx.Err() != nil {
+				fmt.Fprintln(os.Stderr, "lrp: interrupted; writing the finished images")
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if in == nil {
+				break
+			}
+			if err := g.CheckInput(in.x.Shape); err != nil {
+				return fmt.Errorf("%s: %w", in.names[0], err)
+			}
+			if err := evaluateBatch(in, len(allNames)); err != nil {
+				return err
+			}
+			ds.done(len(in.names))
+		}
+		fmt.Fprintln(stdout, ds.summary())
+	} else if err := evaluateBatch(in, 0); err != nil {
+		return err
+	}
+	if len(allNames) == 0 {
+		return fmt.Errorf("no image could be evaluated")
+	}
+	results := evalResults{Inputs: allNames, Flips: flips, Settings: map[string]any{
+		"model": modelName(*model), "patch": *patch, "perturb": string(mode), "orders": *orders, "steps": stepsUsed,
 		"seed": *seed, "max_batch": *maxBatch, "mean": mean, "std": std,
 	}}
 	var curves []viz.Curve
-	for _, a := range attrs {
-		mr := &methodResult{Method: a.name, Targets: a.targets, Orders: map[string]*orderResult{}}
+	for _, name := range methodNames {
+		mr := &methodResult{Method: name, Orders: map[string]*orderResult{}}
 		for _, o := range orderList {
-			cfg := eval.Config{Patch: *patch, Steps: *steps, Order: o, Mode: mode, Seed: *seed,
-				MaxBatch: *maxBatch, Mean: mean, Std: std, KeepInputs: *saveSteps != ""}
-			r, err := eval.Run(g, in.x, a.rel, a.targets, cfg)
-			if err != nil {
-				return fmt.Errorf("%s: %w", a.name, err)
-			}
-			results.Flips = r.Flips
-			results.Settings["steps"] = r.Config.Steps
-			mr.Orders[string(o)] = &orderResult{Scores: r.Scores, Mean: r.Mean, AUC: r.AUC, AUCs: r.AUCs, AOPC: r.AOPC}
-			fmt.Fprintf(stdout, "%-28s %-6s AUC %10.4f  AOPC %9.4f  (perturb %.2fs, forward %.2fs)\n", a.name, o, r.AUC, r.AOPC, r.PerturbTime.Seconds(), r.ForwardTime.Seconds())
-			curves = append(curves, viz.Curve{Label: a.name + " " + string(o), Scores: r.Scores, Mean: r.Mean, AUC: r.AUC})
-			if *saveSteps != "" {
-				if err := saveStepImages(*saveSteps, a.name, string(o), r, in); err != nil {
-					return err
+			ac := acc[name][o]
+			mr.Targets = ac.targets
+			or := &orderResult{Scores: ac.scores, Mean: make([]float64, len(ac.scores[0]))}
+			for _, sc := range ac.scores {
+				for k, v := range sc {
+					or.Mean[k] += v / float64(len(ac.scores))
 				}
+				or.AUCs = append(or.AUCs, eval.AUC(sc))
 			}
+			or.AUC, or.AOPC = eval.AUC(or.Mean), eval.AOPC(or.Mean)
+			mr.Orders[string(o)] = or
+			fmt.Fprintf(stdout, "%-28s %-6s AUC %10.4f  AOPC %9.4f  (perturb %.2fs, forward %.2fs)\n", name, o, or.AUC, or.AOPC, ac.perturb.Seconds(), ac.fwd.Seconds())
+			curves = append(curves, viz.Curve{Label: name + " " + string(o), Scores: or.Scores, Mean: or.Mean, AUC: or.AUC})
 		}
 		if m, l := mr.Orders["morf"], mr.Orders["lrf"]; m != nil && l != nil {
 			abpc := l.AUC - m.AUC
 			mr.ABPC = &abpc
-			fmt.Fprintf(stdout, "%-28s ABPC %10.4f\n", a.name, abpc)
+			fmt.Fprintf(stdout, "%-28s ABPC %10.4f\n", name, abpc)
 		}
 		results.Methods = append(results.Methods, mr)
 	}
@@ -279,14 +376,14 @@ func writeFileAtomic(path string, b []byte) error {
 }
 
 // saveStepImages writes DIR/METHOD-ORDER/INPUT-stepKK.png for every step.
-func saveStepImages(dir, method, order string, r *eval.Result, in *inputSet) error {
+func saveStepImages(dir, method, order string, r *eval.Result, offset int) error {
 	sub := filepath.Join(dir, strings.NewReplacer(":", "-", "/", "-").Replace(method)+"-"+order)
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		return err
 	}
 	for k, xs := range r.Inputs {
 		for n := 0; n < xs.Shape[0]; n++ {
-			path := filepath.Join(sub, fmt.Sprintf("input%03d-step%02d.png", n, k))
+			path := filepath.Join(sub, fmt.Sprintf("input%03d-step%02d.png", offset+n, k))
 			if err := viz.SavePNG(path, viz.InputImage(xs.Batch(n), r.Config.Mean, r.Config.Std)); err != nil {
 				return err
 			}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"github.com/xai-go/lrp/models"
 	"io"
 	"math"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 
@@ -72,42 +75,54 @@ func runLayers(args []string, stdout io.Writer) error {
 }
 
 func runPredict(args []string, stdout io.Writer) error {
-	fs := newFlags("predict", "--model M (--input x.npy | IMAGE...) [--top 5] [--out logits.npy]")
+	fs := newFlags("predict", "--model M (--input x.npy | IMAGE... | --data DIR|LIST) [--top 5] [--out logits.npy]")
 	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
 	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
 	pre := fs.String("preprocess", "", "preprocessing for images: imagenet, imagenet-crop, ... (default imagenet; none for .npy)")
 	top := fs.Int("top", 5, "number of classes to print per input")
 	out := fs.String("out", "", "write the logits N×K to this .npy file")
 	labelsFile := fs.String("labels", "", "class names, one per line")
-	batch := fs.Int("batch-size", 16, "inputs per forward pass")
+	df := addDatasetFlags(fs)
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if *batch < 1 {
+	if *df.batch < 1 {
 		return fmt.Errorf("--batch-size must be at least 1")
+	}
+	if *out != "" {
+		if err := checkWritable(*out); err != nil {
+			return err
+		}
 	}
 	g, err := loadModel(*model)
 	if err != nil {
 		return err
 	}
+	emb := embeddedOf(*model)
 	var labels []string
-	if e := embeddedOf(*model); e != nil {
-		labels = e.Labels
+	if emb != nil {
+		labels = emb.Labels
 	}
 	if *labelsFile != "" {
 		if labels, err = readLabels(*labelsFile); err != nil {
 			return err
 		}
 	}
-	in, err := loadInputs(*input, images, *pre, embeddedOf(*model))
+	if *df.path != "" {
+		if *input != "" || len(images) > 0 {
+			return fmt.Errorf("give --data, --input or image files, not several")
+		}
+		return predictDataset(g, df, *pre, emb, labels, *top, *out, stdout)
+	}
+	in, err := loadInputs(*input, images, *pre, emb)
 	if err != nil {
 		return err
 	}
 	if err := g.CheckInput(in.x.Shape); err != nil {
 		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
-	logits, err := runBatched(g, in.x, *batch)
+	logits, err := runBatched(g, in.x, *df.batch)
 	if err != nil {
 		return err
 	}
@@ -118,6 +133,69 @@ func runPredict(args []string, stdout io.Writer) error {
 	}
 	printTop(stdout, in.names, logits, labels, *top)
 	return nil
+}
+
+// predictDataset classifies a dataset batch by batch, printing as it goes
+// and the accuracy at the end when labels are known. Ctrl-C stops after
+// the current batch, keeping what is finished.
+func predictDataset(g *nn.Graph, df *datasetFlags, pre string, emb *models.Embedded, labels []string, top int, out string, stdout io.Writer) error {
+	ds, err := df.open(pre, emb)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var rows []float32
+	classes, correct, labeled := 0, 0, 0
+	for {
+		in, truth, err := ds.next(ctx)
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "lrp: interrupted; keeping the finished images")
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if in == nil {
+			break
+		}
+		if err := g.CheckInput(in.x.Shape); err != nil {
+			return fmt.Errorf("%s: %w", in.names[0], err)
+		}
+		logits := g.Run(in.x)
+		classes = logits.Len() / logits.Shape[0]
+		printTop(stdout, in.names, logits, labels, top)
+		rows = append(rows, logits.Data...)
+		for i, t := range truth {
+			if t < 0 {
+				continue
+			}
+			labeled++
+			if argmax(logits.Data[i*classes:(i+1)*classes]) == t {
+				correct++
+			}
+		}
+		ds.done(len(in.names))
+	}
+	fmt.Fprintf(stdout, "%s", ds.summary())
+	if labeled > 0 {
+		fmt.Fprintf(stdout, "; top-1 accuracy %.2f%% (%d/%d)", 100*float64(correct)/float64(labeled), correct, labeled)
+	}
+	fmt.Fprintln(stdout)
+	if out != "" && classes > 0 {
+		return tensor.SaveNpy(out, tensor.FromData(rows, len(rows)/classes, classes))
+	}
+	return nil
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
 }
 
 // runBatched runs the graph over x in batches and joins the outputs.

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/xai-go/lrp/data"
+	"github.com/xai-go/lrp/models"
+	"github.com/xai-go/lrp/tensor"
+)
+
+// datasetFlags choose a dataset read in batches.
+type datasetFlags struct {
+	path, classes, classIndex *string
+	limit, batch              *int
+	strict                    *bool
+}
+
+func addDatasetFlags(fs *flag.FlagSet) *datasetFlags {
+	return &datasetFlags{
+		path:       fs.String("data", "", "dataset: an image folder (recursive, sorted; class sub-folders as in ImageNet's validation layout) or a list file of \"path [label]\" lines"),
+		classes:    fs.String("classes", "", "with --data: only these class folders (comma-separated)"),
+		classIndex: fs.String("class-index", "", "with --data: class-folder-to-index file (e.g. ImageNet synsets; default: sorted folder order)"),
+		limit:      fs.Int("limit", 0, "with --data: use at most this many images"),
+		batch:      fs.Int("batch-size", 16, "images per batch"),
+		strict:     fs.Bool("strict", false, "with --data: stop at an unreadable image instead of skipping it"),
+	}
+}
+
+// dataset streams a dataset in preprocessed batches.
+type dataset struct {
+	items    []data.Item
+	pre      data.Preprocess
+	size     int
+	pos      int
+	strict   bool
+	skipped  []string
+	progress *progress
+}
+
+func (f *datasetFlags) open(preprocess string, emb *models.Embedded) (*dataset, error) {
+	var opt data.ListOptions
+	opt.Limit = *f.limit
+	if *f.classes != "" {
+		opt.Classes = strings.Split(*f.classes, ",")
+	}
+	if *f.classIndex != "" {
+		m, err := data.ReadClassIndex(*f.classIndex)
+		if err != nil {
+			return nil, err
+		}
+		opt.ClassIndex = m
+	}
+	if *f.batch < 1 {
+		return nil, fmt.Errorf("--batch-size must be at least 1")
+	}
+	items, err := data.List(*f.path, opt)
+	if err != nil {
+		return nil, err
+	}
+	if preprocess == "" {
+		preprocess = "imagenet"
+		if emb != nil {
+			preprocess = emb.Preprocess
+		}
+	}
+	p, err := data.Lookup(preprocess)
+	if err != nil {
+		return nil, err
+	}
+	return &dataset{items: items, pre: p, size: *f.batch, strict: *f.strict, progress: newProgress(len(items))}, nil
+}
+
+// next returns the next batch, nil at the end. Unreadable images are
+// skipped (and counted) unless strict.
+func (d *dataset) next(ctx context.Context) (*inputSet, []int, error) {
+	var items []*tensor.T
+	var names []string
+	var labels []int
+	for len(items) < d.size && d.pos < len(d.items) {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		it := d.items[d.pos]
+		d.pos++
+		img, err := data.Decode(it.Path)
+		var t *tensor.T
+		if err == nil {
+			if t, err = d.pre.Apply(img); err != nil {
+				err = fmt.Errorf("%s: %w", it.Path, err)
+			} else if len(items) > 0 && t.Len() != items[0].Len() {
+				err = fmt.Errorf("%s: preprocessed to %s, unlike the other images", it.Path, tensor.ShapeString(t.Shape))
+			}
+		}
+		if err != nil {
+			if d.strict {
+				return nil, nil, err
+			}
+			d.skipped = append(d.skipped, it.Path)
+			fmt.Fprintf(os.Stderr, "lrp: skipping %v\n", err)
+			continue
+		}
+		items, names, labels = append(items, t), append(names, it.Path), append(labels, it.Label)
+	}
+	if len(items) == 0 {
+		return nil, nil, nil
+	}
+	x := tensor.New(append([]int{len(items)}, items[0].Shape[1:]...)...)
+	for i, t := range items {
+		copy(x.Data[i*t.Len():], t.Data)
+	}
+	return &inputSet{x: x, names: names, pre: &d.pre}, labels, nil
+}
+
+// done reports a finished batch of n images.
+func (d *dataset) done(n int) { d.progress.add(n) }
+
+// summary is the closing line: images done and skipped.
+func (d *dataset) summary() string {
+	s := fmt.Sprintf("%d images", d.pos-len(d.skipped))
+	if len(d.skipped) > 0 {
+		s += fmt.Sprintf(", %d unreadable skipped", len(d.skipped))
+	}
+	return s
+}
+
+// progress shows a bar on a terminal and plain log lines otherwise.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	total    int
+	n        int
+	start    time.Time
+	lastLine time.Time
+}
+
+func newProgress(total int) *progress {
+	st, err := os.Stderr.Stat()
+	tty := err == nil && st.Mode()&os.ModeCharDevice != 0
+	return &progress{w: os.Stderr, tty: tty, total: total, start: time.Now()}
+}
+
+func (p *progress) add(n int) {
+	p.n += n
+	el := time.Since(p.start)
+	rate := float64(p.n) / el.Seconds()
+	left := time.Duration(float64(p.total-p.n) / rate * float64(time.Second)).Round(time.Second)
+	if p.tty {
+		const width = 30
+		fill := width * p.n / max(p.total, 1)
+		fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %.1f img/s  %s left ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.n, p.total, rate, left)
+		if p.n >= p.total {
+			fmt.Fprintln(p.w)
+		}
+		return
+	}
+	if time.Since(p.lastLine) > 5*time.Second || p.n >= p.total {
+		fmt.Fprintf(p.w, "lrp: %d/%d images, %.1f img/s, %s left\n", p.n, p.total, rate, left)
+		p.lastLine = time.Now()
+	}
+}
