@@ -3,7 +3,6 @@ package viz
 
 import (
 	"image"
-	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -12,40 +11,15 @@ import (
 	"github.com/xai-go/lrp/tensor"
 )
 
-// Heatmap renders one sample's relevance (C×H×W, summed over channels) with
-// the blue-white-red colormap, normalized symmetrically by max |R|: −max is
-// blue, 0 white, +max red.
+// Heatmap renders one sample's relevance (C×H×W, summed over channels)
+// with the blue-white-red colormap, normalized symmetrically by max |R|:
+// −max is blue, 0 white, +max red.
 func Heatmap(r *tensor.T) *image.RGBA {
-	c, h, w := r.Shape[0], r.Shape[1], r.Shape[2]
-	sum := make([]float64, h*w)
-	for ch := 0; ch < c; ch++ {
-		for i := range sum {
-			sum[i] += float64(r.Data[ch*h*w+i])
-		}
-	}
-	var m float64
-	for _, v := range sum {
-		m = math.Max(m, math.Abs(v))
-	}
-	if m == 0 {
-		m = 1
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i, v := range sum {
-		img.Set(i%w, i/w, bwr(v/m))
+	img, err := HeatmapWith(r, HeatmapOptions{})
+	if err != nil {
+		panic("viz: " + err.Error())
 	}
 	return img
-}
-
-// bwr maps t ∈ [−1, 1] to blue (−1), white (0) and red (1).
-func bwr(t float64) color.RGBA {
-	t = math.Max(-1, math.Min(1, t))
-	if t >= 0 {
-		f := uint8(255 * (1 - t))
-		return color.RGBA{255, f, f, 255}
-	}
-	f := uint8(255 * (1 + t))
-	return color.RGBA{f, f, 255, 255}
 }
 
 // SavePNG writes img to path through a temporary file, so a failed write

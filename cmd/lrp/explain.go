@@ -141,6 +141,10 @@ func runExplain(args []string, stdout io.Writer) error {
 	target := fs.Int("target", -1, "class to explain (default: the predicted class of each input)")
 	out := fs.String("out", "", "write the relevance N×C×H×W to this .npy file, or into this directory with heatmap PNGs")
 	seed := fs.Uint64("seed", 0, "seed for smoothgrad and random")
+	cmap := fs.String("colormap", "bwr", "heatmap colormap: "+strings.Join(viz.ColormapNames(), ", "))
+	thesisColors := fs.Bool("thesis-colors", false, "heatmap range ±10·(mean |R|³)^(1/3) and colours ×0.85, as the thesis code draws them")
+	overlay := fs.Float64("overlay", 0, "blend heatmaps over the input with this opacity (0 < a ≤ 1; 0: no overlay)")
+	scale := fs.Int("scale", 0, "enlarge heatmaps by this factor, nearest neighbour (default: to at least 224 pixels)")
 	rf := addRuleFlags(fs)
 	images, err := parse(fs, args)
 	if err != nil {
@@ -172,7 +176,17 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeRelevance(*out, in, res, stdout)
+	hopt := viz.HeatmapOptions{Colormap: *cmap, Thesis: *thesisColors, Scale: *scale}
+	if _, ok := viz.Colormaps[*cmap]; !ok {
+		return fmt.Errorf("unknown colormap %q (%s)", *cmap, strings.Join(viz.ColormapNames(), ", "))
+	}
+	if *overlay < 0 || *overlay > 1 {
+		return fmt.Errorf("--overlay must be in [0, 1]")
+	}
+	if hopt.Scale == 0 && in.x.Dims() == 4 {
+		hopt.Scale = max(1, 224/in.x.Shape[3])
+	}
+	return writeRelevance(*out, in, res, hopt, *overlay, stdout)
 }
 
 // newAttributor builds the attribution method of the given name; "lrp"
@@ -215,7 +229,7 @@ func newAttributor(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, seed
 
 // writeRelevance writes r.npy, or DIR/relevance.npy and one heatmap PNG
 // per input when out is a directory (or has no .npy suffix).
-func writeRelevance(out string, in *inputSet, res *lrp.Result, stdout io.Writer) error {
+func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, stdout io.Writer) error {
 	if strings.HasSuffix(strings.ToLower(out), ".npy") {
 		if err := tensor.SaveNpy(out, res.Relevance); err != nil {
 			return err
@@ -231,12 +245,24 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, stdout io.Writer)
 	}
 	if res.Relevance.Dims() == 4 {
 		for i, name := range in.names {
-			base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+			base := safeName(strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)))
 			if in.pre == nil {
 				base = fmt.Sprintf("input-%d", i)
 			}
 			path := filepath.Join(out, fmt.Sprintf("%03d-%s-heatmap.png", i, base))
-			if err := viz.SavePNG(path, viz.Heatmap(res.Relevance.Batch(i))); err != nil {
+			o := hopt
+			if overlay > 0 && in.pre != nil {
+				mean, std, err := normalization(in, "")
+				if err != nil {
+					return err
+				}
+				o.Overlay, o.Alpha = viz.InputImage(in.x.Batch(i), mean, std), overlay
+			}
+			img, err := viz.HeatmapWith(res.Relevance.Batch(i), o)
+			if err != nil {
+				return err
+			}
+			if err := viz.SavePNG(path, img); err != nil {
 				return err
 			}
 		}
@@ -246,3 +272,13 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, stdout io.Writer)
 }
 
 func lrpCompositeNames() []string { return lrp.CompositeNames() }
+
+// safeName keeps letters, digits, '.', '_' and '-' of a file name part.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '-'
+	}, s)
+}
