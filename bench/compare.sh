@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Compares lrp with PyTorch on the CPU in the same run, interleaved:
+# VGG16 and ResNet50 forward passes at batch 1 and 8 (224x224), and, when
+# ZENNIT_SRC points at Zennit's src directory, epsilon-gamma-box
+# explanations against Zennit. Prints lrp/PyTorch time ratios (median, min,
+# max over ROUNDS rounds; below 1 means lrp is faster). Without Debian's
+# python3-torch it prints lrp's times alone.
+#
+#   bench/compare.sh [MODEL_DIR] [ROUNDS]
+#
+# MODEL_DIR holds vgg16.onnx and resnet50.onnx (exported by this script
+# from torchvision with random weights if missing; ~650 MB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-/tmp/lrp-bench-models}
+rounds=${2:-3}
+reps=3
+mkdir -p "$dir"
+have_torch=0
+/usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null && have_torch=1
+for m in vgg16 resnet50; do
+	if [ ! -f "$dir/$m.onnx" ]; then
+		[ $have_torch = 1 ] || { echo "no $dir/$m.onnx and no PyTorch to export it" >&2; exit 1; }
+		/usr/bin/python3 bench/torch_bench.py "$m" 1 1 export "$dir" >/dev/null
+	fi
+done
+go build -o /tmp/lrp-gobench ./bench/gobench
+median() { sort -g | awk '{a[NR]=$1} END {printf "%.3f %.3f %.3f", a[int((NR+1)/2)], a[1], a[NR]}'; }
+field() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['median'])" 2>/dev/null || sed -E 's/.*"median":([0-9.e-]+).*/\1/'; }
+configs="vgg16:1:forward vgg16:8:forward resnet50:1:forward resnet50:8:forward"
+if [ -n "${ZENNIT_SRC:-}" ] && [ $have_torch = 1 ]; then
+	configs="$configs vgg16:1:explain vgg16:8:explain resnet50:1:explain"
+fi
+printf "%-22s %12s %12s %22s\n" config "lrp s/call" "torch s/call" "ratio median (min-max)"
+for c in $configs; do
+	IFS=: read -r m b mode <<<"$c"
+	gos=() tos=() ratios=()
+	for r in $(seq "$rounds"); do
+		g=$(/tmp/lrp-gobench -model "$dir/$m.onnx" -batch "$b" -reps $reps -mode "$mode" | field)
+		gos+=("$g")
+		if [ $have_torch = 1 ]; then
+			tmode=forward; [ "$mode" = explain ] && tmode=zennit
+			t=$(/usr/bin/python3 bench/torch_bench.py "$m" "$b" $reps $tmode | field)
+			tos+=("$t")
+			ratios+=("$(awk -v a="$g" -v b="$t" 'BEGIN {print a/b}')")
+		fi
+	done
+	gm=$(printf "%s\n" "${gos[@]}" | median | cut -d' ' -f1)
+	if [ $have_torch = 1 ]; then
+		tm=$(printf "%s\n" "${tos[@]}" | median | cut -d' ' -f1)
+		read -r rm rmin rmax <<<"$(printf "%s\n" "${ratios[@]}" | median)"
+		printf "%-22s %12s %12s %10s (%s-%s)\n" "$c" "$gm" "$tm" "$rm" "$rmin" "$rmax"
+	else
+		printf "%-22s %12s\n" "$c" "$gm"
+	fi
+done
