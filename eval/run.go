@@ -47,6 +47,9 @@ type Result struct {
 	AOPC float64
 	// Inputs[k] holds the N perturbed inputs of step k, if kept.
 	Inputs []*tensor.T
+	// PatchOrder[n] lists image n's patches (row-major index) in flipping
+	// order, if inputs are kept.
+	PatchOrder [][]int
 	// PerturbTime is the time spent producing perturbed inputs, summed
 	// over the goroutines that did it; ForwardTime the wall time of the
 	// batched forward passes.
@@ -141,6 +144,11 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 		res.Scores[i] = make([]float64, S+1)
 	}
 	if cfg.KeepInputs {
+		res.PatchOrder = make([][]int, n)
+		for i := range res.PatchOrder {
+			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
+			res.PatchOrder[i] = PatchOrder(PatchRelevance(r.Batch(i), cfg.Patch), cfg.Order, rng)
+		}
 		res.Inputs = make([]*tensor.T, S+1)
 		for k := range res.Inputs {
 			res.Inputs[k] = tensor.New(x.Shape...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"os/signal"
@@ -59,6 +60,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	maxBatch := fs.Int("max-batch", 32, "inputs per forward pass when scoring")
 	out := fs.String("out", "", "write the results as JSON to this file")
 	plotPath := fs.String("plot", "", "draw the curves into this PNG")
+	figures := fs.String("figures", "", "write figures into this directory: patches flipped per step, and for the first 4 inputs the heatmap beside the mask of flipped patches and the perturbed input at chosen steps")
 	saveSteps := fs.String("save-steps", "", "write the perturbed inputs of every step as PNGs into this directory")
 	rf := addRuleFlags(fs)
 	df := addDatasetFlags(fs)
@@ -178,7 +180,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			}
 			for _, o := range orderList {
 				cfg := eval.Config{Patch: *patch, Steps: *steps, Order: o, Mode: mode, Seed: *seed,
-					MaxBatch: *maxBatch, Mean: mean, Std: std, KeepInputs: *saveSteps != ""}
+					MaxBatch: *maxBatch, Mean: mean, Std: std, KeepInputs: *saveSteps != "" || (*figures != "" && offset < 4)}
 				r, err := eval.Run(g, in.x, a.rel, a.targets, cfg)
 				if err != nil {
 					return fmt.Errorf("%s: %w", a.name, err)
@@ -195,6 +197,11 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				ac.fwd += r.ForwardTime
 				if *saveSteps != "" {
 					if err := saveStepImages(*saveSteps, a.name, string(o), r, offset); err != nil {
+						return err
+					}
+				}
+				if *figures != "" && offset < 4 {
+					if err := stepFigures(*figures, a.name, string(o), r, a.rel, offset); err != nil {
 						return err
 					}
 				}
@@ -261,6 +268,15 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "%-28s ABPC %10.4f\n", name, abpc)
 		}
 		results.Methods = append(results.Methods, mr)
+	}
+	if *figures != "" {
+		p, err := viz.PlotFlips(flips)
+		if err != nil {
+			return err
+		}
+		if err := viz.SavePlot(p, filepath.Join(*figures, "flips-per-step.png"), 6, 4); err != nil {
+			return err
+		}
 	}
 	if *plotPath != "" {
 		p, err := viz.PlotCurves(fmt.Sprintf("pixel flipping (%s, patch %d)", mode, *patch), curves)
@@ -387,6 +403,40 @@ func saveStepImages(dir, method, order string, r *eval.Result, offset int) error
 			if err := viz.SavePNG(path, viz.InputImage(xs.Batch(n), r.Config.Mean, r.Config.Std)); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// stepFigures writes, for the first inputs of a batch (global index
+// offset+n < 4), one row: heatmap, then the mask of flipped patches and
+// the perturbed input at steps 0, ¼, ½, ¾ of the way and the last.
+func stepFigures(dir, method, order string, r *eval.Result, rel *tensor.T, offset int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	S := len(r.Inputs) - 1
+	steps := []int{0, S / 4, S / 2, 3 * S / 4, S}
+	for n := 0; n < r.Inputs[0].Shape[0] && offset+n < 4; n++ {
+		hm, err := viz.HeatmapWith(rel.Batch(n), viz.HeatmapOptions{})
+		if err != nil {
+			return err
+		}
+		row := []image.Image{hm}
+		cum := 0
+		flipped := make([]int, S+1)
+		for k := range flipped {
+			cum += r.Flips[k]
+			flipped[k] = cum
+		}
+		w := r.Inputs[0].Shape[3]
+		for _, k := range steps {
+			row = append(row, viz.Mask(r.PatchOrder[n], flipped[k], r.Config.Patch, w, r.Inputs[0].Shape[2]),
+				viz.InputImage(r.Inputs[k].Batch(n), r.Config.Mean, r.Config.Std))
+		}
+		name := fmt.Sprintf("input%03d-%s-%s.png", offset+n, safeName(method), order)
+		if err := viz.SavePNG(filepath.Join(dir, name), viz.Row(row, max(1, 112/w))); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -15,7 +15,7 @@ func TestEvaluate(t *testing.T) {
 	var stdout bytes.Buffer
 	err := run([]string{"evaluate", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
 		"--methods", "lrp:epsilon-plus,random", "--patch", "4", "--order", "morf,lrf", "--perturb", "zero",
-		"--out", out, "--plot", filepath.Join(dir, "curves.png")}, &stdout)
+		"--out", out, "--plot", filepath.Join(dir, "curves.png"), "--figures", filepath.Join(dir, "fig")}, &stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +32,10 @@ func TestEvaluate(t *testing.T) {
 	if lrpRes.Orders["morf"].AUC >= random.Orders["morf"].AUC {
 		t.Errorf("LRP MoRF AUC %g not below random's %g", lrpRes.Orders["morf"].AUC, random.Orders["morf"].AUC)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "curves.png")); err != nil {
-		t.Error(err)
+	for _, f := range []string{"curves.png", "fig/flips-per-step.png", "fig/input001-lrp-epsilon-plus-lrf.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
