@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -146,6 +148,7 @@ func runExplain(args []string, stdout io.Writer) error {
 	overlay := fs.Float64("overlay", 0, "blend heatmaps over the input with this opacity (0 < a ≤ 1; 0: no overlay)")
 	scale := fs.Int("scale", 0, "enlarge heatmaps by this factor, nearest neighbour (default: to at least 224 pixels)")
 	rf := addRuleFlags(fs)
+	df := addDatasetFlags(fs)
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -157,25 +160,6 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, err := loadInputs(*input, images, *pre, embeddedOf(*model))
-	if err != nil {
-		return err
-	}
-	if err := g.CheckInput(in.x.Shape); err != nil {
-		return fmt.Errorf("model %s: %w", modelName(*model), err)
-	}
-	a, err := newAttributor(*method, g, rf, in, *seed)
-	if err != nil {
-		return err
-	}
-	var targets []int
-	if *target >= 0 {
-		targets = []int{*target}
-	}
-	res, err := a.Attribute(in.x, targets)
-	if err != nil {
-		return err
-	}
 	hopt := viz.HeatmapOptions{Colormap: *cmap, Thesis: *thesisColors, Scale: *scale}
 	if _, ok := viz.Colormaps[*cmap]; !ok {
 		return fmt.Errorf("unknown colormap %q (%s)", *cmap, strings.Join(viz.ColormapNames(), ", "))
@@ -183,10 +167,74 @@ func runExplain(args []string, stdout io.Writer) error {
 	if *overlay < 0 || *overlay > 1 {
 		return fmt.Errorf("--overlay must be in [0, 1]")
 	}
-	if hopt.Scale == 0 && in.x.Dims() == 4 {
-		hopt.Scale = max(1, 224/in.x.Shape[3])
+	var targets []int
+	if *target >= 0 {
+		targets = []int{*target}
 	}
-	return writeRelevance(*out, in, res, hopt, *overlay, stdout)
+	explainBatch := func(in *inputSet, out string, offset int) error {
+		a, err := newAttributor(*method, g, rf, in, *seed)
+		if err != nil {
+			return err
+		}
+		res, err := a.Attribute(in.x, targets)
+		if err != nil {
+			return err
+		}
+		o := hopt
+		if o.Scale == 0 && in.x.Dims() == 4 {
+			o.Scale = max(1, 224/in.x.Shape[3])
+		}
+		return writeRelevance(out, in, res, o, *overlay, offset, stdout)
+	}
+	if *df.path != "" {
+		if *input != "" || len(images) > 0 {
+			return fmt.Errorf("give --data, --input or image files, not several")
+		}
+		if strings.HasSuffix(strings.ToLower(*out), ".npy") {
+			return fmt.Errorf("with --data, --out is a directory (relevance is written per batch)")
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return fmt.Errorf("cannot write %s: %w", *out, err)
+		}
+		ds, err := df.open(*pre, embeddedOf(*model))
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		done := 0
+		for {
+			in, _, err := ds.next(ctx)
+			if ctx.Err() != nil {
+				fmt.Fprintln(os.Stderr, "lrp: interrupted; the finished batches are written")
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if in == nil {
+				break
+			}
+			if err := g.CheckInput(in.x.Shape); err != nil {
+				return fmt.Errorf("%s: %w", in.names[0], err)
+			}
+			if err := explainBatch(in, *out, done); err != nil {
+				return err
+			}
+			done += len(in.names)
+			ds.done(len(in.names))
+		}
+		fmt.Fprintln(stdout, ds.summary())
+		return nil
+	}
+	in, err := loadInputs(*input, images, *pre, embeddedOf(*model))
+	if err != nil {
+		return err
+	}
+	if err := g.CheckInput(in.x.Shape); err != nil {
+		return fmt.Errorf("model %s: %w", modelName(*model), err)
+	}
+	return explainBatch(in, *out, -1)
 }
 
 // newAttributor builds the attribution method of the given name; "lrp"
@@ -229,7 +277,7 @@ func newAttributor(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, seed
 
 // writeRelevance writes r.npy, or DIR/relevance.npy and one heatmap PNG
 // per input when out is a directory (or has no .npy suffix).
-func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, stdout io.Writer) error {
+func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, offset int, stdout io.Writer) error {
 	if strings.HasSuffix(strings.ToLower(out), ".npy") {
 		if err := tensor.SaveNpy(out, res.Relevance); err != nil {
 			return err
@@ -240,7 +288,11 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapO
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	if err := tensor.SaveNpy(filepath.Join(out, "relevance.npy"), res.Relevance); err != nil {
+	file := "relevance.npy"
+	if offset >= 0 {
+		file = fmt.Sprintf("relevance-%06d.npy", offset)
+	}
+	if err := tensor.SaveNpy(filepath.Join(out, file), res.Relevance); err != nil {
 		return err
 	}
 	if res.Relevance.Dims() == 4 {
@@ -249,7 +301,7 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapO
 			if in.pre == nil {
 				base = fmt.Sprintf("input-%d", i)
 			}
-			path := filepath.Join(out, fmt.Sprintf("%03d-%s-heatmap.png", i, base))
+			path := filepath.Join(out, fmt.Sprintf("%03d-%s-heatmap.png", max(offset, 0)+i, base))
 			o := hopt
 			if overlay > 0 && in.pre != nil {
 				mean, std, err := normalization(in, "")
@@ -267,7 +319,7 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapO
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %s: relevance.npy and %d heatmaps, targets %v\n", out, len(in.names), res.Targets)
+	fmt.Fprintf(stdout, "wrote %s: %s and %d heatmaps, targets %v\n", out, file, len(in.names), res.Targets)
 	return nil
 }
 
