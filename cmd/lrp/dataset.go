@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/xai-go/lrp/nn"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -115,6 +117,33 @@ func (d *dataset) next(ctx context.Context) (*inputSet, []int, error) {
 		copy(x.Data[i*t.Len():], t.Data)
 	}
 	return &inputSet{x: x, names: names, pre: &d.pre}, labels, nil
+}
+
+// each calls fn for every batch, checking it against the model first.
+// Ctrl-C stops after the current batch; what fn finished stays.
+func (d *dataset) each(g *nn.Graph, fn func(in *inputSet, labels []int) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	for {
+		in, labels, err := d.next(ctx)
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "lrp: interrupted; keeping the finished images")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if in == nil {
+			return nil
+		}
+		if err := g.CheckInput(in.x.Shape); err != nil {
+			return fmt.Errorf("%s: %w", in.names[0], err)
+		}
+		if err := fn(in, labels); err != nil {
+			return err
+		}
+		d.done(len(in.names))
+	}
 }
 
 // done reports a finished batch of n images.

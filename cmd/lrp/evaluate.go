@@ -7,7 +7,6 @@ import (
 	"image"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -211,27 +210,9 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		return nil
 	}
 	if ds != nil {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
-		for {
-			in, _, err := ds.next(ctx)
-			if ctx.Err() != nil {
-				fmt.Fprintln(os.Stderr, "lrp: interrupted; writing the finished images")
-				break
-			}
-			if err != nil {
-				return err
-			}
-			if in == nil {
-				break
-			}
-			if err := g.CheckInput(in.x.Shape); err != nil {
-				return fmt.Errorf("%s: %w", in.names[0], err)
-			}
-			if err := evaluateBatch(in, len(allNames)); err != nil {
-				return err
-			}
-			ds.done(len(in.names))
+		err := ds.each(g, func(in *inputSet, _ []int) error { return evaluateBatch(in, len(allNames)) })
+		if err != nil {
+			return err
 		}
 		fmt.Fprintln(stdout, ds.summary())
 	} else if err := evaluateBatch(in, 0); err != nil {

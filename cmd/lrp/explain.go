@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -200,29 +198,16 @@ func runExplain(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
 		done := 0
-		for {
-			in, _, err := ds.next(ctx)
-			if ctx.Err() != nil {
-				fmt.Fprintln(os.Stderr, "lrp: interrupted; the finished batches are written")
-				break
-			}
-			if err != nil {
-				return err
-			}
-			if in == nil {
-				break
-			}
-			if err := g.CheckInput(in.x.Shape); err != nil {
-				return fmt.Errorf("%s: %w", in.names[0], err)
-			}
+		err = ds.each(g, func(in *inputSet, _ []int) error {
 			if err := explainBatch(in, *out, done); err != nil {
 				return err
 			}
 			done += len(in.names)
-			ds.done(len(in.names))
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		fmt.Fprintln(stdout, ds.summary())
 		return nil

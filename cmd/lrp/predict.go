@@ -2,13 +2,11 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"github.com/xai-go/lrp/models"
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
 
@@ -143,25 +141,9 @@ func predictDataset(g *nn.Graph, df *datasetFlags, pre string, emb *models.Embed
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	var rows []float32
 	classes, correct, labeled := 0, 0, 0
-	for {
-		in, truth, err := ds.next(ctx)
-		if ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "lrp: interrupted; keeping the finished images")
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if in == nil {
-			break
-		}
-		if err := g.CheckInput(in.x.Shape); err != nil {
-			return fmt.Errorf("%s: %w", in.names[0], err)
-		}
+	err = ds.each(g, func(in *inputSet, truth []int) error {
 		logits := g.Run(in.x)
 		classes = logits.Len() / logits.Shape[0]
 		printTop(stdout, in.names, logits, labels, top)
@@ -175,7 +157,10 @@ func predictDataset(g *nn.Graph, df *datasetFlags, pre string, emb *models.Embed
 				correct++
 			}
 		}
-		ds.done(len(in.names))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%s", ds.summary())
 	if labeled > 0 {
