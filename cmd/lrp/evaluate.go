@@ -70,17 +70,9 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	mode, err := eval.ParseMode(*perturb)
+	mode, orderList, err := parseFlipping(*perturb, *orders)
 	if err != nil {
 		return err
-	}
-	var orderList []eval.Order
-	for _, o := range strings.Split(*orders, ",") {
-		ord, err := eval.ParseOrder(strings.TrimSpace(o))
-		if err != nil {
-			return err
-		}
-		orderList = append(orderList, ord)
 	}
 	if err := checkWritable(*out); err != nil {
 		return err
@@ -333,12 +325,7 @@ func predicted(g interface{ Run(*tensor.T) *tensor.T }, x *tensor.T, targets []i
 	classes := logits.Len() / n
 	t := make([]int, n)
 	for i := range t {
-		row := logits.Data[i*classes : (i+1)*classes]
-		for c, v := range row {
-			if v > row[t[i]] {
-				t[i] = c
-			}
-		}
+		t[i] = argmax(logits.Data[i*classes : (i+1)*classes])
 	}
 	return t, nil
 }
@@ -421,4 +408,22 @@ func stepFigures(dir, method, order string, r *eval.Result, rel *tensor.T, offse
 		}
 	}
 	return nil
+}
+
+// parseFlipping parses the perturbation mode and a comma-separated list of
+// orders.
+func parseFlipping(perturb, orders string) (eval.Mode, []eval.Order, error) {
+	mode, err := eval.ParseMode(perturb)
+	if err != nil {
+		return "", nil, err
+	}
+	var list []eval.Order
+	for _, o := range strings.Split(orders, ",") {
+		ord, err := eval.ParseOrder(strings.TrimSpace(o))
+		if err != nil {
+			return "", nil, err
+		}
+		list = append(list, ord)
+	}
+	return mode, list, nil
 }

@@ -65,17 +65,9 @@ func runSweep(args []string, stdout io.Writer) error {
 		}
 		axes = append(axes, a)
 	}
-	mode, err := eval.ParseMode(*perturb)
+	mode, orderList, err := parseFlipping(*perturb, *orders)
 	if err != nil {
 		return err
-	}
-	var orderList []eval.Order
-	for _, o := range strings.Split(*orders, ",") {
-		ord, err := eval.ParseOrder(strings.TrimSpace(o))
-		if err != nil {
-			return err
-		}
-		orderList = append(orderList, ord)
 	}
 	si, sn, err := shardOf(*shard, os.Getenv)
 	if err != nil {
