@@ -43,7 +43,8 @@ type evalResults struct {
 
 func runEvaluate(args []string, stdout io.Writer) error {
 	fs := newFlags("evaluate", "--model M (--input x.npy | IMAGE...) (--relevance r.npy | --methods M1,M2 | explain flags) --out results.json")
-	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
+	mf := addModelFlags(fs)
+	model := mf.name
 	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
 	pre := fs.String("preprocess", "", "preprocessing for images (default imagenet)")
 	norm := fs.String("normalization", "", "preprocessing whose mean/std inpainting undoes for .npy input (default imagenet for 3 channels, mnist for 1)")
@@ -77,7 +78,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err := checkWritable(*out); err != nil {
 		return err
 	}
-	g, err := loadModel(*model)
+	g, err := mf.load()
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,8 @@ func readRulesFile(path string) (string, error) {
 
 func runExplain(args []string, stdout io.Writer) error {
 	fs := newFlags("explain", "--model M (--input x.npy | IMAGE...) [--composite NAME | --rules SPEC | --rules-file F] [--method lrp] --out r.npy|DIR")
-	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
+	mf := addModelFlags(fs)
+	model := mf.name
 	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
 	pre := fs.String("preprocess", "", "preprocessing for images (default imagenet)")
 	method := fs.String("method", "lrp", "lrp, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion or random")
@@ -154,7 +155,7 @@ func runExplain(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	g, err := loadModel(*model)
+	g, err := mf.load()
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"github.com/xai-go/lrp/models/torchvision"
 	"image"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/xai-go/lrp/data"
@@ -31,11 +34,49 @@ func embeddedOf(spec string) *models.Embedded {
 	return &e
 }
 
+// modelFlags choose a model: embedded, an ONNX file, or a torchvision
+// architecture with weights.
+type modelFlags struct {
+	fs         *flag.FlagSet
+	name       *string
+	weights    *string
+	randomInit *bool
+	numClasses *int
+}
+
+func addModelFlags(fs *flag.FlagSet) *modelFlags {
+	return &modelFlags{
+		fs:         fs,
+		name:       fs.String("model", "", "model: an embedded one (mnist, fashion-mnist; default mnist), an ONNX file, or a torchvision architecture ("+strings.Join(torchvision.Names(), ", ")+") with --weights"),
+		weights:    fs.String("weights", "", "with a torchvision architecture: a PyTorch state_dict (.pth) or .safetensors file"),
+		randomInit: fs.Bool("random-init", false, "with a torchvision architecture: seeded random weights (--seed), for benchmarks"),
+		numClasses: fs.Int("num-classes", 0, "with a torchvision architecture: classes of a fine-tuned head (checked against the weights)"),
+	}
+}
+
+// load opens the model the flags name.
+func (m *modelFlags) load() (*nn.Graph, error) {
+	if isTorchvision(*m.name) {
+		var seed uint64
+		if f := m.fs.Lookup("seed"); f != nil {
+			seed, _ = strconv.ParseUint(f.Value.String(), 10, 64)
+		}
+		return torchvisionModel(*m.name, *m.weights, *m.randomInit, seed, *m.numClasses)
+	}
+	if *m.weights != "" || *m.randomInit || *m.numClasses != 0 {
+		return nil, fmt.Errorf("--weights, --random-init and --num-classes apply to torchvision architectures (%s), not to %q", strings.Join(torchvision.Names(), ", "), modelName(*m.name))
+	}
+	return loadModel(*m.name)
+}
+
 // loadModel opens a model: an embedded one by name (default mnist) or an
 // ONNX file.
 func loadModel(spec string) (*nn.Graph, error) {
 	if e := embeddedOf(spec); e != nil {
 		return e.Graph()
+	}
+	if isTorchvision(spec) {
+		return nil, fmt.Errorf("model %s needs weights: --weights FILE (%s) or --random-init --seed S", spec, torchvision.WeightsURL(spec))
 	}
 	if strings.HasSuffix(strings.ToLower(spec), ".onnx") {
 		return onnx.Load(spec)

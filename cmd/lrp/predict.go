@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"github.com/xai-go/lrp/models"
+	"github.com/xai-go/lrp/models/torchvision"
 	"io"
 	"math"
 	"os"
@@ -17,12 +18,14 @@ import (
 
 func runLayers(args []string, stdout io.Writer) error {
 	fs := newFlags("layers", "--model M [--composite NAME | --rules SPEC | --rules-file F]")
-	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
+	mf := addModelFlags(fs)
+	model := mf.name
+	fs.Uint64("seed", 0, "seed for --random-init")
 	rf := addRuleFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	g, err := loadModel(*model)
+	g, err := mf.load()
 	if err != nil {
 		return err
 	}
@@ -74,12 +77,14 @@ func runLayers(args []string, stdout io.Writer) error {
 
 func runPredict(args []string, stdout io.Writer) error {
 	fs := newFlags("predict", "--model M (--input x.npy | IMAGE... | --data DIR|LIST) [--top 5] [--out logits.npy]")
-	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
+	mf := addModelFlags(fs)
+	model := mf.name
+	fs.Uint64("seed", 0, "seed for --random-init")
 	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
 	pre := fs.String("preprocess", "", "preprocessing for images: imagenet, imagenet-crop, ... (default imagenet; none for .npy)")
 	top := fs.Int("top", 5, "number of classes to print per input")
 	out := fs.String("out", "", "write the logits N×K to this .npy file")
-	labelsFile := fs.String("labels", "", "class names, one per line")
+	labelsFile := fs.String("labels", "", "class names, one per line, or \"imagenet\" for the embedded ImageNet names")
 	df := addDatasetFlags(fs)
 	images, err := parse(fs, args)
 	if err != nil {
@@ -93,7 +98,7 @@ func runPredict(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	g, err := loadModel(*model)
+	g, err := mf.load()
 	if err != nil {
 		return err
 	}
@@ -102,10 +107,15 @@ func runPredict(args []string, stdout io.Writer) error {
 	if emb != nil {
 		labels = emb.Labels
 	}
-	if *labelsFile != "" {
+	switch {
+	case *labelsFile == "imagenet":
+		labels = torchvision.ImageNetClasses()
+	case *labelsFile != "":
 		if labels, err = readLabels(*labelsFile); err != nil {
 			return err
 		}
+	case isTorchvision(*model) && *mf.numClasses == 0:
+		labels = torchvision.ImageNetClasses()
 	}
 	if *df.path != "" {
 		if *input != "" || len(images) > 0 {

@@ -26,7 +26,8 @@ func runSweep(args []string, stdout io.Writer) error {
 		return runSweepMerge(args[1:], stdout)
 	}
 	fs := newFlags("sweep", "--model M --data DIR|LIST (--preset NAME | --rules TEMPLATE) --grid 'gamma=0,logspace(-3,1,9)' … --out DIR")
-	model := fs.String("model", "", "model: an ONNX file or an embedded model (mnist, fashion-mnist; default mnist)")
+	mf := addModelFlags(fs)
+	model := mf.name
 	dataPath := fs.String("data", "", "image folder (recursive, sorted) or list file")
 	input := fs.String("input", "", "or: input tensor N×C×H×W as .npy (already preprocessed)")
 	limit := fs.Int("limit", 0, "use at most this many images")
@@ -73,7 +74,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	g, err := loadModel(*model)
+	g, err := mf.load()
 	if err != nil {
 		return err
 	}
