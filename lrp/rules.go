@@ -2,6 +2,7 @@ package lrp
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/xai-go/lrp/nn"
@@ -111,7 +112,12 @@ func (c *ParamCache) params(l nn.Affine, mod string, rho func(v float32) float32
 		}
 	}
 	w0, b0 := l.Params()
-	w, b = mapT(w0, rho), mapT(b0, rho)
+	if mod == "id" {
+		// The identity needs no copy: parameters are only read.
+		w, b = w0, b0
+	} else {
+		w, b = mapT(w0, rho), mapT(b0, rho)
+	}
 	if zeroBias {
 		b = nil
 	}
@@ -141,6 +147,104 @@ func jt(l nn.Affine, w, s *tensor.T, x *tensor.T) *tensor.T {
 	return l.BackwardWith(s, w, x.Shape)
 }
 
+// jtc is jt for a weight w from c: a convolution's transposed weight is
+// then computed once and cached with it.
+func jtc(l nn.Affine, w, s *tensor.T, x *tensor.T, c *ParamCache) *tensor.T {
+	if conv, ok := l.(*nn.Conv2d); ok && c != nil && w != nil {
+		return conv.BackwardWithTransposed(s, w, c.transposed(conv, w), x.Shape)
+	}
+	return l.BackwardWith(s, w, x.Shape)
+}
+
+// transposed returns conv.TransposedWeight(w), cached by w (a weight from
+// params or stacked, which nothing modifies).
+func (c *ParamCache) transposed(conv *nn.Conv2d, w *tensor.T) *tensor.T {
+	key := transposedKey{conv, w}
+	if v, ok := c.m.Load(key); ok {
+		return v.(*tensor.T)
+	}
+	wt := conv.TransposedWeight(w)
+	c.m.Store(key, wt)
+	return wt
+}
+
+type transposedKey struct {
+	layer nn.Affine
+	w     *tensor.T
+}
+
+// stacked returns [ρa(W); ρb(W)] and [ρa(b); ρb(b)], the two modified
+// parameters stacked along the output channels (dimension 0), computing
+// and caching them on first use; the bias is nil with zeroBias or if the
+// layer has none.
+func (c *ParamCache) stacked(l nn.Affine, mod string, rhoA, rhoB func(v float32) float32, zeroBias bool) (w, b *tensor.T) {
+	key := paramKey{l, fmt.Sprintf("stacked/%s/%t", mod, zeroBias)}
+	if c != nil {
+		if v, ok := c.m.Load(key); ok {
+			p := v.([2]*tensor.T)
+			return p[0], p[1]
+		}
+	}
+	w0, b0 := l.Params()
+	w, b = stackMap(w0, rhoA, rhoB), stackMap(b0, rhoA, rhoB)
+	if zeroBias {
+		b = nil
+	}
+	if c != nil {
+		c.m.Store(key, [2]*tensor.T{w, b})
+	}
+	return w, b
+}
+
+// stackMap returns [f(t); g(t)] stacked along dimension 0.
+func stackMap(t *tensor.T, f, g func(float32) float32) *tensor.T {
+	if t == nil {
+		return nil
+	}
+	shape := append([]int{2 * t.Shape[0]}, t.Shape[1:]...)
+	out := tensor.New(shape...)
+	n := t.Len()
+	for i, v := range t.Data {
+		out.Data[i] = f(v)
+		out.Data[n+i] = g(v)
+	}
+	return out
+}
+
+// stackable reports whether the rules may run l with weights stacked along
+// the output channels.
+func stackable(l nn.Affine) bool {
+	switch l := l.(type) {
+	case *nn.Conv2d:
+		return l.Groups <= 1
+	case *nn.Linear:
+		return true
+	}
+	return false
+}
+
+// ratio returns r / stab_eps(z) element-wise (z is not modified).
+func ratio(r, z *tensor.T, eps float32) *tensor.T {
+	s := tensor.New(r.Shape...)
+	for i, v := range z.Data {
+		if v >= 0 {
+			v += eps
+		} else {
+			v -= eps
+		}
+		s.Data[i] = r.Data[i] / v
+	}
+	return s
+}
+
+// mulInto sets g = x ⊙ g and returns g.
+func mulInto(g, x *tensor.T) *tensor.T {
+	for i, v := range x.Data {
+		g.Data[i] *= v
+	}
+	return g
+}
+
 // spec holds a rule's canonical spec text, returned by String.
 type spec string
 
@@ -162,21 +266,23 @@ type Epsilon struct {
 // Relevance implements Rule.
 func (r *Epsilon) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
 	w, b := c.params(l, "id", identity, r.ZeroBias)
-	var z *tensor.T
+	z := y
 	if r.ZeroBias {
 		z = l.ForwardWith(x, w, b)
-	} else {
-		z = y.Clone()
 	}
+	var s *tensor.T
 	if r.Additive {
+		if !r.ZeroBias {
+			z = z.Clone()
+		}
 		for i := range z.Data {
 			z.Data[i] += r.Eps
 		}
-		stab(z, Stabilizer)
+		s = ratio(rel, z, Stabilizer)
 	} else {
-		stab(z, r.Eps)
+		s = ratio(rel, z, r.Eps)
 	}
-	return mulAdd(nil, x, jt(l, w, div(rel, z), x), 1)
+	return mulInto(jtc(l, w, s, x, c), x)
 }
 
 // Gamma is LRP-γ in the generalized form of Andéol et al. (2021), as
@@ -202,13 +308,31 @@ type Gamma struct {
 func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
 	g := r.Gamma
 	key := "gamma" + fmtFloat(g)
-	wp, bp := c.params(l, key+"+", func(v float32) float32 { return v + g*max(v, 0) }, r.ZeroBias)
+	rhoP := func(v float32) float32 { return v + g*max(v, 0) }
+	rhoN := func(v float32) float32 { return v + g*min(v, 0) }
 	if r.Classic {
-		z := stab(l.ForwardWith(x, wp, bp), Stabilizer)
-		return mulAdd(nil, x, jt(l, wp, div(rel, z), x), 1)
+		wp, bp := c.params(l, key+"+", rhoP, r.ZeroBias)
+		z := l.ForwardWith(x, wp, bp)
+		return mulInto(jtc(l, wp, ratio(rel, z, Stabilizer), x, c), x)
 	}
-	wn, bn := c.params(l, key+"-", func(v float32) float32 { return v + g*min(v, 0) }, r.ZeroBias)
 	hasNeg := anyNegative(x)
+	if !hasNeg && zeroWhereNegative(y, rel) {
+		// s⁻ = 0: R_in = x⊙ρ⁺ᵀs⁺, and z⁻ is not needed. This is the common
+		// case of a layer followed by a ReLU whose output the next rule
+		// multiplies by its input, so that R = 0 wherever y < 0.
+		wp, bp := c.params(l, key+"+", rhoP, r.ZeroBias)
+		z := l.ForwardWith(x, wp, bp)
+		for i, v := range y.Data {
+			q := math.Float32bits(rel.Data[i] / stabOne(z.Data[i]))
+			z.Data[i] = math.Float32frombits(q & posMask(v))
+		}
+		return mulInto(jtc(l, wp, z, x, c), x)
+	}
+	if stackable(l) {
+		return r.stacked(l, x, y, rel, c, key, rhoP, rhoN, hasNeg)
+	}
+	wp, bp := c.params(l, key+"+", rhoP, r.ZeroBias)
+	wn, bn := c.params(l, key+"-", rhoN, r.ZeroBias)
 	xp, xn := x, (*tensor.T)(nil)
 	if hasNeg {
 		xp, xn = clampPos(x), clampNeg(x)
@@ -231,13 +355,98 @@ func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tens
 		}
 	}
 	// x⁺⊙(ρ⁺ᵀs⁺ + ρ⁻ᵀs⁻) + x⁻⊙(ρ⁻ᵀs⁺ + ρ⁺ᵀs⁻)
-	out := mulAdd(nil, xp, jt(l, wp, sp, x), 1)
-	mulAdd(out, xp, jt(l, wn, sn, x), 1)
+	out := mulAdd(nil, xp, jtc(l, wp, sp, x, c), 1)
+	mulAdd(out, xp, jtc(l, wn, sn, x, c), 1)
 	if hasNeg {
-		mulAdd(out, xn, jt(l, wn, sp, x), 1)
-		mulAdd(out, xn, jt(l, wp, sn, x), 1)
+		mulAdd(out, xn, jtc(l, wn, sp, x, c), 1)
+		mulAdd(out, xn, jtc(l, wp, sn, x, c), 1)
 	}
 	return out
+}
+
+// stacked computes the generalized γ rule with ρ⁺ and ρ⁻ stacked along the
+// output channels, P = [ρ⁺; ρ⁻] and its swap Q = [ρ⁻; ρ⁺], so that one pass
+// gives both pre-activations and one transposed pass both gradients:
+//
+//	[z⁺; z⁻] = P x⁺ + Q x⁻ + [ρ⁺(b); ρ⁻(b)],
+//	R_in = x⁺⊙Pᵀ[s⁺; s⁻] + x⁻⊙Qᵀ[s⁺; s⁻].
+func (r *Gamma) stacked(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, key string, rhoP, rhoN func(float32) float32, hasNeg bool) *tensor.T {
+	wpn, bpn := c.stacked(l, key+"+-", rhoP, rhoN, r.ZeroBias)
+	var z *tensor.T
+	var wnp *tensor.T
+	if hasNeg {
+		wnp, _ = c.stacked(l, key+"-+", rhoN, rhoP, true)
+		z = l.ForwardWith(clampPos(x), wpn, bpn)
+		addTo(z, l.ForwardWith(clampNeg(x), wnp, nil))
+	} else {
+		z = l.ForwardWith(x, wpn, bpn)
+	}
+	// z becomes s = [s⁺; s⁻] in place, per sample: s⁺ = [y > 0]·R/stab(z⁺),
+	// s⁻ = [y < 0]·R/stab(z⁻).
+	per := rel.Len() / rel.Shape[0]
+	for n := 0; n < rel.Shape[0]; n++ {
+		zp := z.Data[2*n*per : (2*n+1)*per]
+		zn := z.Data[(2*n+1)*per : (2*n+2)*per]
+		rn := rel.Data[n*per : (n+1)*per]
+		for i, v := range y.Data[n*per : (n+1)*per] {
+			// Without branches on the sign of y, which is random.
+			pos, neg := posMask(v), negMask(v)
+			zs := math.Float32frombits(math.Float32bits(zp[i])&pos | math.Float32bits(zn[i])&^pos)
+			q := math.Float32bits(rn[i] / stabOne(zs))
+			zp[i], zn[i] = math.Float32frombits(q&pos), math.Float32frombits(q&neg)
+		}
+	}
+	out := jtc(l, wpn, z, x, c)
+	if !hasNeg {
+		return mulInto(out, x)
+	}
+	outN := jtc(l, wnp, z, x, c)
+	for i, v := range x.Data {
+		if v > 0 {
+			out.Data[i] *= v
+		} else if v < 0 {
+			out.Data[i] = v * outN.Data[i]
+		} else {
+			out.Data[i] = 0
+		}
+	}
+	return out
+}
+
+// posMask returns all ones if v > 0, else 0 (also for NaN).
+func posMask(v float32) uint32 {
+	var m uint32
+	if math.Float32bits(v)-1 < 0x7f800000 { // bits in [1, bits(+Inf)]
+		m = ^uint32(0)
+	}
+	return m
+}
+
+// negMask returns all ones if v < 0, else 0 (also for NaN).
+func negMask(v float32) uint32 {
+	var m uint32
+	if math.Float32bits(v)-0x80000001 < 0x7f800000 { // bits in [bits(−min), bits(−Inf)]
+		m = ^uint32(0)
+	}
+	return m
+}
+
+// zeroWhereNegative reports whether r is 0 wherever y < 0.
+func zeroWhereNegative(y, r *tensor.T) bool {
+	var acc uint32
+	for i, v := range y.Data {
+		// bits of r without the sign, where y < 0
+		acc |= math.Float32bits(r.Data[i]) & negMask(v) &^ (1 << 31)
+	}
+	return acc == 0
+}
+
+// stabOne is stab for one value with the default Stabilizer.
+func stabOne(v float32) float32 {
+	if v >= 0 {
+		return v + Stabilizer
+	}
+	return v - Stabilizer
 }
 
 func addTo(dst, src *tensor.T) {
@@ -335,21 +544,25 @@ func (r *ZBox) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tenso
 	if err != nil {
 		panic("lrp: " + err.Error())
 	}
-	var z *tensor.T
+	z := y
 	if r.ZeroBias {
 		z = l.ForwardWith(x, w, b)
-	} else {
-		z = y.Clone()
 	}
 	zl := l.ForwardWith(low, wp, bp)
 	zh := l.ForwardWith(high, wn, bn)
-	for i := range z.Data {
-		z.Data[i] -= zl.Data[i] + zh.Data[i]
+	// s = R / stab(z − (zl + zh)), into zl
+	s := zl
+	for i, v := range z.Data {
+		s.Data[i] = rel.Data[i] / stabOne(v-(zl.Data[i]+zh.Data[i]))
 	}
-	s := div(rel, stab(z, Stabilizer))
-	out := mulAdd(nil, x, jt(l, w, s, x), 1)
-	mulAdd(out, low, jt(l, wp, s, x), -1)
-	mulAdd(out, high, jt(l, wn, s, x), -1)
+	out := jtc(l, w, s, x, c)
+	gp, gn := jtc(l, wp, s, x, c), jtc(l, wn, s, x, c)
+	for i, v := range x.Data {
+		o := v * out.Data[i]
+		o += -low.Data[i] * gp.Data[i]
+		o += -high.Data[i] * gn.Data[i]
+		out.Data[i] = o
+	}
 	return out
 }
 

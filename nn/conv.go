@@ -36,18 +36,24 @@ type convGeom struct {
 	pointwise      bool
 }
 
-func (l *Conv2d) geom(in []int) (convGeom, error) {
+// geom returns the geometry of l for an input of shape in and l's own
+// weight.
+func (l *Conv2d) geom(in []int) (convGeom, error) { return l.geomW(in, l.W.Shape) }
+
+// geomW returns the geometry of l for an input of shape in and a weight of
+// shape ws (which may have more output channels than l.W, see ForwardWith).
+func (l *Conv2d) geomW(in, ws []int) (convGeom, error) {
 	var g convGeom
 	if err := want4D("Conv", in); err != nil {
 		return g, err
 	}
 	g.n, g.c, g.h, g.w = in[0], in[1], in[2], in[3]
-	g.o, g.kh, g.kw = l.W.Shape[0], l.W.Shape[2], l.W.Shape[3]
+	g.o, g.kh, g.kw = ws[0], ws[2], ws[3]
 	g.groups = max(l.Groups, 1)
-	g.cg, g.og = l.W.Shape[1], g.o/g.groups
+	g.cg, g.og = ws[1], g.o/g.groups
 	if g.cg*g.groups != g.c {
 		return g, shapeErr("Conv", "weight %s with %d groups needs %d input channels, got %d",
-			tensor.ShapeString(l.W.Shape), g.groups, g.cg*g.groups, g.c)
+			tensor.ShapeString(ws), g.groups, g.cg*g.groups, g.c)
 	}
 	g.sh, g.sw, g.dh, g.dw = l.Stride[0], l.Stride[1], l.Dilation[0], l.Dilation[1]
 	g.pt, g.pl = l.Pad[0], l.Pad[1]
@@ -58,9 +64,14 @@ func (l *Conv2d) geom(in []int) (convGeom, error) {
 		return g, shapeErr("Conv", "kernel %dx%d (dilated %dx%d) larger than padded input %dx%d", g.kh, g.kw, eh, ew, ph, pw)
 	}
 	g.oh, g.ow = (ph-eh)/g.sh+1, (pw-ew)/g.sw+1
-	g.kdim, g.pix = g.cg*g.kh*g.kw, g.oh*g.ow
-	g.pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && l.Pad == [4]int{}
+	g.finish()
 	return g, nil
+}
+
+// finish sets the derived fields.
+func (g *convGeom) finish() {
+	g.kdim, g.pix = g.cg*g.kh*g.kw, g.oh*g.ow
+	g.pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w
 }
 
 // OutputShape returns N × O × OH × OW.
@@ -84,162 +95,69 @@ func (l *Conv2d) Backward(in []*tensor.T, _, gout *tensor.T) []*tensor.T {
 }
 
 // ForwardWith computes the convolution of x with weight w and bias b
-// (b may be nil), keeping l's stride, padding, dilation and groups.
+// (b may be nil), keeping l's stride, padding, dilation and groups. w may
+// have more output channels than l.W (a multiple of the groups), e.g. two
+// modified weights stacked along the output channels.
 func (l *Conv2d) ForwardWith(x, w, b *tensor.T) *tensor.T {
-	g, err := l.geom(x.Shape)
+	g, err := l.geomW(x.Shape, w.Shape)
 	if err != nil {
 		panic("nn: " + err.Error())
 	}
 	out := tensor.New(g.n, g.o, g.oh, g.ow)
-	perImage := func(n int, mm gemmFunc, col []float32) {
-		xn := x.Data[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
-		yn := out.Data[n*g.o*g.pix : (n+1)*g.o*g.pix]
-		for gr := 0; gr < g.groups; gr++ {
-			xg := xn[gr*g.cg*g.h*g.w : (gr+1)*g.cg*g.h*g.w]
-			src := xg
-			if !g.pointwise {
-				im2col(&g, xg, col)
-				src = col
-			}
-			wg := w.Data[gr*g.og*g.kdim : (gr+1)*g.og*g.kdim]
-			mm(false, false, g.og, g.pix, g.kdim, 1, wg, g.kdim, src, g.pix, 0, yn[gr*g.og*g.pix:], g.pix)
-		}
-		if b != nil {
-			for o := 0; o < g.o; o++ {
-				bo := b.Data[o]
-				yo := yn[o*g.pix : (o+1)*g.pix]
-				for i := range yo {
-					yo[i] += bo
-				}
-			}
-		}
+	var bias []float32
+	if b != nil {
+		bias = b.Data
 	}
-	overImages(g.n, g.kdim*g.pix, g.pointwise, perImage)
+	convForward(&g, x.Data, w.Data, bias, out.Data)
 	return out
 }
 
 // BackwardWith computes the input gradient of the convolution with weight w
-// for output gradient gy: the transposed convolution wᵀ·gy, of shape inShape.
+// for output gradient gy: the transposed convolution wᵀ·gy, of shape
+// inShape. As in ForwardWith, w may have more output channels than l.W.
 func (l *Conv2d) BackwardWith(gy, w *tensor.T, inShape []int) *tensor.T {
-	g, err := l.geom(inShape)
+	g, err := l.geomW(inShape, w.Shape)
 	if err != nil {
 		panic("nn: " + err.Error())
 	}
 	gx := tensor.New(inShape...)
-	perImage := func(n int, mm gemmFunc, col []float32) {
-		gxn := gx.Data[n*g.c*g.h*g.w : (n+1)*g.c*g.h*g.w]
-		gyn := gy.Data[n*g.o*g.pix : (n+1)*g.o*g.pix]
-		for gr := 0; gr < g.groups; gr++ {
-			gxg := gxn[gr*g.cg*g.h*g.w : (gr+1)*g.cg*g.h*g.w]
-			wg := w.Data[gr*g.og*g.kdim : (gr+1)*g.og*g.kdim]
-			dst := gxg
-			if !g.pointwise {
-				dst = col
-			}
-			mm(true, false, g.kdim, g.pix, g.og, 1, wg, g.kdim, gyn[gr*g.og*g.pix:], g.pix, 0, dst, g.pix)
-			if !g.pointwise {
-				col2im(&g, col, gxg)
-			}
-		}
-	}
-	overImages(g.n, g.kdim*g.pix, g.pointwise, perImage)
+	convTransposed(&g, gy.Data, w.Data, nil, gx.Data)
 	return gx
 }
 
-type gemmFunc = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
-
-// overImages runs fn for each of n images, giving it a column buffer of
-// colSize floats: in parallel over images with a serial GEMM when there are
-// enough images to keep every core busy, otherwise one image at a time
-// with the parallel GEMM.
-func overImages(n, colSize int, pointwise bool, fn func(n int, mm gemmFunc, col []float32)) {
-	if pointwise {
-		colSize = 0
+// TransposedWeight returns the weight of the transposed convolution of w,
+// for BackwardWithTransposed: w flipped in space with its input and output
+// channels swapped, if l computes its transposed convolution that way
+// (stride 1, at least 16 input channels per group, not 1×1), else nil.
+// Callers that run many transposed passes with one weight compute it once.
+func (l *Conv2d) TransposedWeight(w *tensor.T) *tensor.T {
+	g := convGeom{
+		o: w.Shape[0], kh: w.Shape[2], kw: w.Shape[3],
+		groups: max(l.Groups, 1), cg: w.Shape[1],
+		sh: l.Stride[0], sw: l.Stride[1], pt: l.Pad[0], pl: l.Pad[1],
 	}
-	w := workers()
-	if n >= w && w > 1 {
-		parallelFor(n, 1, func(lo, hi int) {
-			col := make([]float32, colSize)
-			for i := lo; i < hi; i++ {
-				fn(i, gemmSerial, col)
-			}
-		})
-		return
+	g.og = g.o / g.groups
+	g.pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && l.Pad == [4]int{}
+	if !g.flippable() {
+		return nil
 	}
-	col := make([]float32, colSize)
-	for i := 0; i < n; i++ {
-		fn(i, gemm, col)
-	}
+	wt := tensor.New(g.groups*g.cg, g.og, g.kh, g.kw)
+	flipWeights(&g, w.Data, wt.Data)
+	return wt
 }
 
-// im2col writes the column matrix of one group of one image x (cg×h×w):
-// row (c·kh+u)·kw+v, column i·ow+j holds x[c, i·sh−pt+u·dh, j·sw−pl+v·dw]
-// or 0 outside the image.
-func im2col(g *convGeom, x, col []float32) {
-	for c := 0; c < g.cg; c++ {
-		xc := x[c*g.h*g.w : (c+1)*g.h*g.w]
-		for u := 0; u < g.kh; u++ {
-			for v := 0; v < g.kw; v++ {
-				row := col[((c*g.kh+u)*g.kw+v)*g.pix:]
-				for i := 0; i < g.oh; i++ {
-					dst := row[i*g.ow : (i+1)*g.ow]
-					y := i*g.sh - g.pt + u*g.dh
-					if y < 0 || y >= g.h {
-						clear(dst)
-						continue
-					}
-					xr := xc[y*g.w : (y+1)*g.w]
-					x0 := -g.pl + v*g.dw
-					if g.sw == 1 {
-						// contiguous: zero the out-of-range ends, copy the middle
-						lo := max(0, -x0)
-						hi := min(g.ow, g.w-x0)
-						if hi < lo {
-							hi = lo
-						}
-						clear(dst[:lo])
-						copy(dst[lo:hi], xr[x0+lo:x0+hi])
-						clear(dst[hi:])
-						continue
-					}
-					for j := range dst {
-						xx := x0 + j*g.sw
-						if xx >= 0 && xx < g.w {
-							dst[j] = xr[xx]
-						} else {
-							dst[j] = 0
-						}
-					}
-				}
-			}
-		}
+// BackwardWithTransposed is BackwardWith for the weight w given with its
+// TransposedWeight wt (which may be nil).
+func (l *Conv2d) BackwardWithTransposed(gy, w, wt *tensor.T, inShape []int) *tensor.T {
+	g, err := l.geomW(inShape, w.Shape)
+	if err != nil {
+		panic("nn: " + err.Error())
 	}
-}
-
-// col2im adds the column matrix col back into the image gx (cg×h×w), the
-// transpose of im2col.
-func col2im(g *convGeom, col, gx []float32) {
-	for c := 0; c < g.cg; c++ {
-		gc := gx[c*g.h*g.w : (c+1)*g.h*g.w]
-		for u := 0; u < g.kh; u++ {
-			for v := 0; v < g.kw; v++ {
-				row := col[((c*g.kh+u)*g.kw+v)*g.pix:]
-				for i := 0; i < g.oh; i++ {
-					src := row[i*g.ow : (i+1)*g.ow]
-					y := i*g.sh - g.pt + u*g.dh
-					if y < 0 || y >= g.h {
-						continue
-					}
-					gr := gc[y*g.w : (y+1)*g.w]
-					x0 := -g.pl + v*g.dw
-					for j, s := range src {
-						xx := x0 + j*g.sw
-						if xx >= 0 && xx < g.w {
-							gr[xx] += s
-						}
-					}
-				}
-			}
-		}
+	gx := tensor.New(inShape...)
+	var wf []float32
+	if wt != nil && g.flippable() {
+		wf = wt.Data
 	}
+	convTransposed(&g, gy.Data, w.Data, wf, gx.Data)
+	return gx
 }

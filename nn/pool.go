@@ -73,41 +73,90 @@ func (l *MaxPool2d) Type() string { return "MaxPool" }
 // OutputShape returns N × C × OH × OW.
 func (l *MaxPool2d) OutputShape(in [][]int) ([]int, error) { return l.outputShape("MaxPool", in) }
 
-// argmax calls fn(plane, outIndex, inIndex) for every output element with
-// the input index of its window's maximum (−1 if the window is empty).
-func (l *MaxPool2d) each(x *tensor.T, oh, ow int, fn func(nc, o, idx int, v float32)) {
+// rows calls fn(plane, i, best, idx) for every output row i of every
+// plane (n·C + c) of x, with the maximum of each window of the row in best
+// and its index in the plane in idx (−1 if the window is empty). The
+// maximum is the first in row-major order; a NaN wins over numbers, and
+// the last NaN over earlier ones. Planes are split over goroutines; fn
+// must not keep best and idx.
+func (l *MaxPool2d) rows(x *tensor.T, oh, ow int, fn func(nc, i int, best []float32, idx []int32)) {
 	h, w := x.Shape[2], x.Shape[3]
 	d := l.dil()
+	kh, kw := l.Kernel[0], l.Kernel[1]
+	// Valid kernel columns [v0, v1) of each output column.
+	cols := make([][2]int, ow)
+	for j := range cols {
+		x0 := j*l.Stride[1] - l.Pad[1]
+		v0, v1 := 0, kw
+		for v0 < kw && x0+v0*d[1] < 0 {
+			v0++
+		}
+		for v1 > v0 && x0+(v1-1)*d[1] >= w {
+			v1--
+		}
+		cols[j] = [2]int{v0, v1}
+	}
+	simple := kh == 2 && kw == 2 && l.Stride == [2]int{2, 2} && d == [2]int{1, 1} && l.Pad == [4]int{} &&
+		2*oh <= h && 2*ow <= w
 	planes := x.Shape[0] * x.Shape[1]
 	parallelFor(planes, 1, func(lo, hi int) {
+		best := make([]float32, ow)
+		idx := make([]int32, ow)
 		for nc := lo; nc < hi; nc++ {
 			xp := x.Data[nc*h*w : (nc+1)*h*w]
 			for i := 0; i < oh; i++ {
+				if simple {
+					max2x2(xp[2*i*w:], w, 2*i*w, best, idx)
+					fn(nc, i, best, idx)
+					continue
+				}
 				y0 := i*l.Stride[0] - l.Pad[0]
+				u0, u1 := 0, kh
+				for u0 < kh && y0+u0*d[0] < 0 {
+					u0++
+				}
+				for u1 > u0 && y0+(u1-1)*d[0] >= h {
+					u1--
+				}
 				for j := 0; j < ow; j++ {
 					x0 := j*l.Stride[1] - l.Pad[1]
-					best, bi := float32(math.Inf(-1)), -1
-					for u := 0; u < l.Kernel[0]; u++ {
-						y := y0 + u*d[0]
-						if y < 0 || y >= h {
-							continue
-						}
-						for v := 0; v < l.Kernel[1]; v++ {
-							xx := x0 + v*d[1]
-							if xx < 0 || xx >= w {
-								continue
-							}
-							val := xp[y*w+xx]
-							if bi < 0 || val > best || val != val {
-								best, bi = val, y*w+xx
+					b, bi := float32(math.Inf(-1)), -1
+					for u := u0; u < u1; u++ {
+						row := (y0 + u*d[0]) * w
+						for v := cols[j][0]; v < cols[j][1]; v++ {
+							k := row + x0 + v*d[1]
+							val := xp[k]
+							if bi < 0 || val > b || val != val {
+								b, bi = val, k
 							}
 						}
 					}
-					fn(nc, i*ow+j, bi, best)
+					best[j], idx[j] = b, int32(bi)
 				}
+				fn(nc, i, best, idx)
 			}
 		}
 	})
+}
+
+// max2x2 computes the maxima of the 2×2 windows at columns 2j of the rows
+// x[0:w] and x[w:2w] (base is the index of x[0] in its plane), as the
+// general loop of rows does.
+func max2x2(x []float32, w, base int, best []float32, idx []int32) {
+	r0, r1 := x[:w], x[w:2*w]
+	for j := range best {
+		b, bi := r0[2*j], 2*j
+		if v := r0[2*j+1]; v > b || v != v {
+			b, bi = v, 2*j+1
+		}
+		if v := r1[2*j]; v > b || v != v {
+			b, bi = v, w+2*j
+		}
+		if v := r1[2*j+1]; v > b || v != v {
+			b, bi = v, w+2*j+1
+		}
+		best[j], idx[j] = b, int32(base+bi)
+	}
 }
 
 // Forward computes the window maxima.
@@ -115,8 +164,10 @@ func (l *MaxPool2d) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
 	s, _ := l.OutputShape([][]int{x.Shape})
 	y := tensor.New(s...)
-	pix := s[2] * s[3]
-	l.each(x, s[2], s[3], func(nc, o, _ int, v float32) { y.Data[nc*pix+o] = v })
+	oh, ow := s[2], s[3]
+	l.rows(x, oh, ow, func(nc, i int, best []float32, _ []int32) {
+		copy(y.Data[(nc*oh+i)*ow:], best)
+	})
 	return y
 }
 
@@ -126,9 +177,12 @@ func (l *MaxPool2d) Backward(in []*tensor.T, out, g *tensor.T) []*tensor.T {
 	gx := tensor.New(x.Shape...)
 	oh, ow := out.Shape[2], out.Shape[3]
 	hw := x.Shape[2] * x.Shape[3]
-	l.each(x, oh, ow, func(nc, o, idx int, _ float32) {
-		if idx >= 0 {
-			gx.Data[nc*hw+idx] += g.Data[nc*oh*ow+o]
+	l.rows(x, oh, ow, func(nc, i int, _ []float32, idx []int32) {
+		gp := gx.Data[nc*hw : (nc+1)*hw]
+		for j, k := range idx {
+			if k >= 0 {
+				gp[k] += g.Data[(nc*oh+i)*ow+j]
+			}
 		}
 	})
 	return []*tensor.T{gx}
