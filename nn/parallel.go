@@ -93,7 +93,7 @@ func (j *poolJob) run(worker int) {
 // part.
 type workerPool struct {
 	mu       sync.Mutex
-	started  int                     // workers started, numbered 1 to started
+	started  atomic.Int32            // workers started, numbered 1 to started
 	job      atomic.Pointer[poolJob] // most recent job
 	seq      atomic.Uint64           // jobs posted
 	sleeping atomic.Int32            // workers blocked on wake
@@ -105,11 +105,10 @@ var pool = workerPool{wake: make(chan struct{}, 64)}
 // post publishes j, starting workers 1 to helpers if they are not running,
 // and wakes sleeping ones.
 func (p *workerPool) post(j *poolJob, helpers int) {
-	if p.started < helpers {
+	if int(p.started.Load()) < helpers {
 		p.mu.Lock()
-		for p.started < helpers {
-			p.started++
-			go p.worker(p.started)
+		for int(p.started.Load()) < helpers {
+			go p.worker(int(p.started.Add(1)))
 		}
 		p.mu.Unlock()
 	}
@@ -167,7 +166,7 @@ var scratchBufs struct {
 // maxScratch and maxScratchFloats bound the idle buffers kept.
 const (
 	maxScratch       = 16
-	maxScratchFloats = 1 << 25
+	maxScratchFloats = 1 << 24
 )
 
 // getScratch returns a buffer of n floats with arbitrary contents; give it

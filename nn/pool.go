@@ -98,6 +98,7 @@ func (l *MaxPool2d) rows(x *tensor.T, oh, ow int, fn func(nc, i int, best []floa
 	}
 	simple := kh == 2 && kw == 2 && l.Stride == [2]int{2, 2} && d == [2]int{1, 1} && l.Pad == [4]int{} &&
 		2*oh <= h && 2*ow <= w
+	row3 := kw == 3 && d[1] == 1
 	planes := x.Shape[0] * x.Shape[1]
 	parallelFor(planes, 1, func(lo, hi int) {
 		best := make([]float32, ow)
@@ -121,6 +122,24 @@ func (l *MaxPool2d) rows(x *tensor.T, oh, ow int, fn func(nc, i int, best []floa
 				for j := 0; j < ow; j++ {
 					x0 := j*l.Stride[1] - l.Pad[1]
 					b, bi := float32(math.Inf(-1)), -1
+					if row3 && cols[j] == [2]int{0, 3} && u1 > u0 {
+						// a window three columns wide inside the image
+						for u := u0; u < u1; u++ {
+							k := (y0+u*d[0])*w + x0
+							r := xp[k : k+3 : k+3]
+							if v := r[0]; bi < 0 || v > b || v != v {
+								b, bi = v, k
+							}
+							if v := r[1]; v > b || v != v {
+								b, bi = v, k+1
+							}
+							if v := r[2]; v > b || v != v {
+								b, bi = v, k+2
+							}
+						}
+						best[j], idx[j] = b, int32(bi)
+						continue
+					}
 					for u := u0; u < u1; u++ {
 						row := (y0 + u*d[0]) * w
 						for v := cols[j][0]; v < cols[j][1]; v++ {

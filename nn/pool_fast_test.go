@@ -52,6 +52,9 @@ func TestMaxPoolAgainstReference(t *testing.T) {
 		{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Pad: [4]int{1, 1, 1, 1}},
 		{Kernel: [2]int{3, 2}, Stride: [2]int{1, 2}, Pad: [4]int{1, 0, 1, 1}, Dilation: [2]int{2, 1}, CeilMode: true},
 		{Kernel: [2]int{3, 3}, Stride: [2]int{3, 3}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 2}},
+		{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}},
+		{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, CeilMode: true},
+		{Kernel: [2]int{2, 3}, Stride: [2]int{2, 1}, Pad: [4]int{0, 1, 1, 1}, Dilation: [2]int{2, 1}},
 	}
 	for _, shape := range [][]int{{2, 3, 8, 8}, {1, 2, 7, 9}, {3, 1, 5, 4}} {
 		for pi, p := range pools {
