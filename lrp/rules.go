@@ -282,7 +282,12 @@ func (r *Epsilon) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *te
 	} else {
 		s = ratio(rel, z, r.Eps)
 	}
-	return mulInto(jtc(l, w, s, x, c), x)
+	if z != y {
+		tensor.Recycle(z)
+	}
+	out := mulInto(jtc(l, w, s, x, c), x)
+	tensor.Recycle(s)
+	return out
 }
 
 // Gamma is LRP-γ in the generalized form of Andéol et al. (2021), as
@@ -313,7 +318,11 @@ func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tens
 	if r.Classic {
 		wp, bp := c.params(l, key+"+", rhoP, r.ZeroBias)
 		z := l.ForwardWith(x, wp, bp)
-		return mulInto(jtc(l, wp, ratio(rel, z, Stabilizer), x, c), x)
+		s := ratio(rel, z, Stabilizer)
+		tensor.Recycle(z)
+		out := mulInto(jtc(l, wp, s, x, c), x)
+		tensor.Recycle(s)
+		return out
 	}
 	hasNeg := anyNegative(x)
 	if !hasNeg && zeroWhereNegative(y, rel) {
@@ -326,7 +335,9 @@ func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tens
 			q := math.Float32bits(rel.Data[i] / stabOne(z.Data[i]))
 			z.Data[i] = math.Float32frombits(q & posMask(v))
 		}
-		return mulInto(jtc(l, wp, z, x, c), x)
+		out := mulInto(jtc(l, wp, z, x, c), x)
+		tensor.Recycle(z)
+		return out
 	}
 	if stackable(l) {
 		return r.stacked(l, x, y, rel, c, key, rhoP, rhoN, hasNeg)
@@ -398,9 +409,12 @@ func (r *Gamma) stacked(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, key str
 	}
 	out := jtc(l, wpn, z, x, c)
 	if !hasNeg {
+		tensor.Recycle(z)
 		return mulInto(out, x)
 	}
 	outN := jtc(l, wnp, z, x, c)
+	tensor.Recycle(z)
+	defer tensor.Recycle(outN)
 	for i, v := range x.Data {
 		if v > 0 {
 			out.Data[i] *= v

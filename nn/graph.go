@@ -149,8 +149,58 @@ func (g *Graph) Forward(x *tensor.T) []*tensor.T {
 	return vals
 }
 
-// Run returns the graph's output for x.
-func (g *Graph) Run(x *tensor.T) *tensor.T { return g.Forward(x)[g.Output] }
+// Run returns the graph's output for x. Unlike Forward it keeps only the
+// values later nodes still read, and recycles the memory of the others
+// (tensor.Recycle) as soon as their last reader has run, so repeated runs
+// reuse the same few buffers.
+func (g *Graph) Run(x *tensor.T) *tensor.T {
+	last := g.LastReaders()
+	vals := make([]*tensor.T, g.NumValues())
+	vals[0] = x
+	for i, n := range g.Nodes {
+		in := make([]*tensor.T, len(n.Inputs))
+		for k, v := range n.Inputs {
+			in[k] = vals[v]
+		}
+		vals[n.Output()] = n.Layer.Forward(in)
+		for _, v := range n.Inputs {
+			if v != 0 && v != g.Output && last[v] == i && vals[v] != nil {
+				if !sharesMemory(vals, v) {
+					tensor.Recycle(vals[v])
+				}
+				vals[v] = nil
+			}
+		}
+	}
+	return vals[g.Output]
+}
+
+// LastReaders returns, per value, the index of the last node that reads
+// it (−1 if none).
+func (g *Graph) LastReaders() []int {
+	last := make([]int, g.NumValues())
+	for i := range last {
+		last[i] = -1
+	}
+	for _, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			last[v] = n.Index
+		}
+	}
+	return last
+}
+
+// sharesMemory reports whether the data of vals[v] overlaps that of
+// another value in vals (a layer that returned a view of its input):
+// such memory must not be recycled.
+func sharesMemory(vals []*tensor.T, v int) bool {
+	for u, t := range vals {
+		if u != v && tensor.SharesMemory(vals[v], t) {
+			return true
+		}
+	}
+	return false
+}
 
 // Backward maps the gradient gout of the value with id out back through the
 // graph, given the values of a Forward pass, and returns the gradient of

@@ -14,7 +14,8 @@ type Layer interface {
 	// shapes, or an error saying why the inputs do not fit the layer.
 	OutputShape(in [][]int) ([]int, error)
 	// Forward computes the output for inputs whose shapes OutputShape
-	// accepted. It returns a newly allocated tensor.
+	// accepted. It returns a newly allocated tensor that the layer does
+	// not keep (Graph.Run recycles the memory of intermediate values).
 	Forward(in []*tensor.T) *tensor.T
 	// Backward maps the gradient gout of the output out = Forward(in) to
 	// the gradients of each input. An entry is nil for inputs through which

@@ -1,6 +1,9 @@
 package nn
 
-import "github.com/xai-go/lrp/tensor"
+import (
+	"github.com/xai-go/lrp/internal/kernels"
+	"github.com/xai-go/lrp/tensor"
+)
 
 // Linear is a fully connected layer, as PyTorch's nn.Linear:
 //
@@ -46,6 +49,10 @@ func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
 			copy(y.Data[i*out:(i+1)*out], b.Data)
 		}
 	}
+	if n <= linearSmallBatch {
+		linearForwardSmall(n, in, out, x.Data, w.Data, y.Data)
+		return y
+	}
 	gemm(false, true, n, out, in, 1, x.Data, in, w.Data, in, 1, y.Data, out)
 	return y
 }
@@ -54,8 +61,57 @@ func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
 func (l *Linear) BackwardWith(gy, w *tensor.T, inShape []int) *tensor.T {
 	n, in, out := inShape[0], w.Shape[1], w.Shape[0]
 	gx := tensor.New(n, in)
+	if n <= linearSmallBatch {
+		linearBackwardSmall(n, in, out, gy.Data, w.Data, gx.Data)
+		return gx
+	}
 	gemm(false, false, n, in, out, 1, gy.Data, out, w.Data, in, 0, gx.Data, in)
 	return gx
+}
+
+// linearSmallBatch is the largest batch for which Linear reads its weights
+// row by row (dot products and axpys) instead of calling the GEMM: with so
+// few rows the product is bound by reading the weights once, and the GEMM
+// would pack (read and write) all of them first.
+const linearSmallBatch = 4
+
+// linearForwardSmall adds x·wᵀ to y (n×out), one dot product per sample and
+// weight row, the rows split over the cores.
+func linearForwardSmall(n, in, out int, x, w, y []float32) {
+	parallelFor(out, max(1, (1<<16)/max(in, 1)), func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			row := w[o*in : (o+1)*in]
+			for i := 0; i < n; i++ {
+				y[i*out+o] += kernels.Dot(x[i*in:(i+1)*in], row)
+			}
+		}
+	})
+}
+
+// linearBackwardSmall sets gx (n×in, zero on entry) to gy·w, the columns
+// split over the cores in blocks; weight rows whose gradient is zero for
+// every sample are skipped (LRP starts from a one-hot relevance, and ReLU
+// masks about half of the rest).
+func linearBackwardSmall(n, in, out int, gy, w, gx []float32) {
+	const block = 2048
+	parallelFor(ceilDiv(in, block), 1, func(lo, hi int) {
+		c0, c1 := lo*block, min(hi*block, in)
+		for o := 0; o < out; o++ {
+			zero := true
+			for i := 0; i < n; i++ {
+				zero = zero && gy[i*out+o] == 0
+			}
+			if zero {
+				continue
+			}
+			row := w[o*in+c0 : o*in+c1]
+			for i := 0; i < n; i++ {
+				if g := gy[i*out+o]; g != 0 {
+					kernels.Axpy(g, row, gx[i*in+c0:i*in+c1])
+				}
+			}
+		}
+	})
 }
 
 // Transpose2D swaps the two dimensions of a matrix input (ONNX Gemm with

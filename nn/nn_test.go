@@ -235,3 +235,76 @@ func TestGraphForwardBackward(t *testing.T) {
 		t.Error("3-D input accepted")
 	}
 }
+
+// TestLinearSmallBatch compares the row-by-row path for small batches with
+// the GEMM, forward and backward, with zeros in the output gradient (which
+// that path skips) and a width that spans several column blocks.
+func TestLinearSmallBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const in, out = 5000, 37
+	l := &Linear{W: randT(r, out, in), B: randT(r, out)}
+	for n := 1; n <= linearSmallBatch+1; n++ {
+		x := randT(r, n, in)
+		gy := randT(r, n, out)
+		for o := 0; o < out; o += 3 {
+			for i := 0; i < n; i++ {
+				gy.Data[i*out+o] = 0
+			}
+		}
+		gy.Data[1] = 0
+		y := l.Forward([]*tensor.T{x})
+		gx := l.Backward([]*tensor.T{x}, y, gy)[0]
+		wantY := tensor.New(n, out)
+		for i := 0; i < n; i++ {
+			copy(wantY.Data[i*out:], l.B.Data)
+		}
+		gemm(false, true, n, out, in, 1, x.Data, in, l.W.Data, in, 1, wantY.Data, out)
+		wantGx := tensor.New(n, in)
+		gemm(false, false, n, in, out, 1, gy.Data, out, l.W.Data, in, 0, wantGx.Data, in)
+		for _, c := range []struct {
+			name      string
+			got, want *tensor.T
+		}{{"forward", y, wantY}, {"backward", gx, wantGx}} {
+			for i, v := range c.want.Data {
+				if d := math.Abs(float64(c.got.Data[i] - v)); d > 1e-3*(1+math.Abs(float64(v))) {
+					t.Fatalf("n %d %s [%d]: %g, GEMM gives %g", n, c.name, i, c.got.Data[i], v)
+				}
+			}
+		}
+	}
+}
+
+// viewLayer returns its input itself, breaking Forward's contract the way
+// a careless user layer might; Run must then not recycle the shared memory.
+type viewLayer struct{}
+
+func (viewLayer) Type() string                                       { return "View" }
+func (viewLayer) OutputShape(in [][]int) ([]int, error)              { return in[0], nil }
+func (viewLayer) Forward(in []*tensor.T) *tensor.T                   { return in[0] }
+func (viewLayer) Backward(_ []*tensor.T, _, g *tensor.T) []*tensor.T { return []*tensor.T{g} }
+
+// TestRunRecycles checks that Run, which recycles intermediate values,
+// gives Forward's output on a graph with a branch, a value read twice and
+// a layer that aliases its input, with activations large enough to be
+// recycled, over repeated runs.
+func TestRunRecycles(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	g := &Graph{}
+	c1 := g.Add("c1", &Conv2d{W: randT(r, 8, 3, 3, 3), Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}}, 0)
+	a := g.Add("relu", ReLU{}, c1)
+	v := g.Add("view", viewLayer{}, a)
+	c2 := g.Add("c2", &Conv2d{W: randT(r, 8, 8, 3, 3), Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}}, v)
+	s := g.Add("add", &Binary{Op: OpAdd}, c2, a)
+	d := g.Add("double", &Binary{Op: OpAdd}, s, s)
+	g.Output = g.Add("pool", &MaxPool2d{Pool2d{Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, Dilation: [2]int{1, 1}}}, d)
+	x := randT(r, 2, 3, 96, 96)
+	want := g.Forward(x)[g.Output].Clone()
+	for run := 0; run < 3; run++ {
+		got := g.Run(x)
+		for i, w := range want.Data {
+			if got.Data[i] != w {
+				t.Fatalf("run %d: output[%d] = %g, Forward gives %g", run, i, got.Data[i], w)
+			}
+		}
+	}
+}

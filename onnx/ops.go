@@ -148,11 +148,16 @@ func buildGemm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 		return nil, nil, err
 	}
 	alpha, beta := attrFloat(n, "alpha", 1), attrFloat(n, "beta", 1)
-	w := B.Clone()
+	// Layers do not modify their weights, so B is shared with the
+	// constant unless it must be transposed or scaled.
+	w := B
 	if attrInt(n, "transB", 0) == 0 {
 		w = transpose(B)
 	}
 	if alpha != 1 {
+		if w == B {
+			w = B.Clone()
+		}
 		for i := range w.Data {
 			w.Data[i] *= alpha
 		}

@@ -28,7 +28,7 @@ type T struct {
 // New returns a zero-filled tensor of the given shape.
 // It panics if a dimension is negative.
 func New(shape ...int) *T {
-	return &T{Shape: append([]int(nil), shape...), Data: make([]float32, Size(shape))}
+	return &T{Shape: append([]int(nil), shape...), Data: alloc(Size(shape))}
 }
 
 // FromData returns a tensor of the given shape that uses data as its storage.
@@ -62,7 +62,12 @@ func (t *T) Dims() int { return len(t.Shape) }
 
 // Clone returns a deep copy of t.
 func (t *T) Clone() *T {
-	return &T{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...)}
+	d := take(len(t.Data))
+	if d == nil {
+		d = make([]float32, len(t.Data))
+	}
+	copy(d, t.Data)
+	return &T{Shape: append([]int(nil), t.Shape...), Data: d}
 }
 
 // Reshape returns a tensor that shares t's data with a new shape.

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -28,6 +29,8 @@ func run() error {
 	batch := flag.Int("batch", 1, "batch size")
 	reps := flag.Int("reps", 3, "timed repetitions (after one warm-up)")
 	mode := flag.String("mode", "forward", "forward or explain (epsilon-gamma-box)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed calls to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile to this file at the end")
 	flag.Parse()
 	g, err := onnx.Load(*model)
 	if err != nil {
@@ -58,6 +61,17 @@ func run() error {
 	if err := call(); err != nil {
 		return err
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	times := make([]float64, *reps)
 	for i := range times {
 		start := time.Now()
@@ -65,6 +79,19 @@ func run() error {
 			return err
 		}
 		times[i] = time.Since(start).Seconds()
+		if os.Getenv("GOBENCH_VERBOSE") != "" {
+			fmt.Fprintf(os.Stderr, "call %d: %.3f s\n", i, times[i])
+		}
+	}
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
 	}
 	sort.Float64s(times)
 	return json.NewEncoder(os.Stdout).Encode(map[string]float64{
