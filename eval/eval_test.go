@@ -200,3 +200,19 @@ func TestROADEquations(t *testing.T) {
 		}
 	}
 }
+
+func TestAutoBatch(t *testing.T) {
+	for _, c := range []struct {
+		shapes [][]int
+		n      int
+		want   int
+	}{
+		{[][]int{{2, 3, 224, 224}, {2, 64, 224, 224}, {2, 1000}}, 2, 10}, // VGG16's largest activation: 3.2M floats per image
+		{[][]int{{4, 1, 28, 28}, {4, 32, 28, 28}, {4, 10}}, 4, 32},
+		{[][]int{{1, 3, 2048, 2048}, {1, 64, 2048, 2048}}, 1, 1},
+	} {
+		if got := autoBatch(c.shapes, c.n); got != c.want {
+			t.Errorf("autoBatch(%v) = %d, want %d", c.shapes, got, c.want)
+		}
+	}
+}

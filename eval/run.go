@@ -19,8 +19,12 @@ type Config struct {
 	Order Order // default MoRF
 	Mode  Mode  // default Inpaint
 	Seed  uint64
-	// MaxBatch bounds the inputs per forward pass (default 32), and so the
-	// memory held by perturbed inputs.
+	// MaxBatch bounds the inputs per forward pass, and so the memory held
+	// by perturbed inputs. The default is as many as keep the model's
+	// largest activation within activationBudget, at most 32: bigger
+	// batches gain nothing per image once activations leave the caches
+	// and the recycled buffers (measured with VGG16: 0.14 s per image at
+	// 8 and 16, 0.19 s at 32).
 	MaxBatch int
 	// Mean and Std are the per-channel normalization of the model input,
 	// which inpainting undoes to work on 0-255 pixels.
@@ -94,13 +98,24 @@ func (c *Config) check(x, r *tensor.T) (m int, err error) {
 	if _, err := ParseMode(string(c.Mode)); err != nil {
 		return 0, err
 	}
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = 32
-	}
 	if c.Radius == 0 {
 		c.Radius = 3
 	}
 	return m, nil
+}
+
+// activationBudget is the size in floats (128 MB) that the default
+// MaxBatch keeps the largest activation of a forward pass within.
+const activationBudget = 1 << 25
+
+// autoBatch returns the default MaxBatch for a graph whose values have the
+// given shapes at batch size n.
+func autoBatch(shapes [][]int, n int) int {
+	largest := 1
+	for _, s := range shapes {
+		largest = max(largest, tensor.Size(s)/max(n, 1))
+	}
+	return min(max(activationBudget/largest, 1), 32)
 }
 
 // item is one perturbed input waiting to be scored.
@@ -133,6 +148,9 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 	classes := tensor.Size(shapes[out]) / n
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = autoBatch(shapes, n)
+	}
 	for _, t := range targets {
 		if t < 0 || t >= classes {
 			return nil, fmt.Errorf("eval: target class %d out of range: the model has %d classes", t, classes)
@@ -190,7 +208,10 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 			copy(xb.Data[j*per:], it.x.Data)
 		}
 		start := time.Now()
-		logits := g.Forward(xb)[out]
+		logits := g.RunTo(xb, out)
+		if !tensor.SharesMemory(xb, logits) {
+			tensor.Recycle(xb)
+		}
 		res.ForwardTime += time.Since(start)
 		classes := logits.Len() / len(batch)
 		for j, it := range batch {

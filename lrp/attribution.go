@@ -208,7 +208,7 @@ func (a *Occlusion) Attribute(x *tensor.T, targets []int) (*Result, error) {
 		return nil, fmt.Errorf("lrp: %w", err)
 	}
 	out := logitsValue(a.Graph)
-	logits := a.Graph.Forward(x)[out]
+	logits := a.Graph.RunTo(x, out)
 	t, err := resolveTargets(logits, targets)
 	if err != nil {
 		return nil, err
@@ -229,7 +229,7 @@ func (a *Occlusion) Attribute(x *tensor.T, targets []int) (*Result, error) {
 				}
 			}
 			each(func(idx int) { xo.Data[idx] = a.Fill })
-			occ := a.Graph.Forward(xo)[out]
+			occ := a.Graph.RunTo(xo, out)
 			each(func(idx int) {
 				s := idx / (c * h * w)
 				r.Data[idx] += logits.Data[s*classes+t[s]] - occ.Data[s*classes+t[s]]
@@ -251,7 +251,7 @@ func (a *Random) Attribute(x *tensor.T, targets []int) (*Result, error) {
 	if err := a.Graph.CheckInput(x.Shape); err != nil {
 		return nil, fmt.Errorf("lrp: %w", err)
 	}
-	logits := a.Graph.Forward(x)[logitsValue(a.Graph)]
+	logits := a.Graph.RunTo(x, logitsValue(a.Graph))
 	t, err := resolveTargets(logits, targets)
 	if err != nil {
 		return nil, err

@@ -153,26 +153,30 @@ func (g *Graph) Forward(x *tensor.T) []*tensor.T {
 // values later nodes still read, and recycles the memory of the others
 // (tensor.Recycle) as soon as their last reader has run, so repeated runs
 // reuse the same few buffers.
-func (g *Graph) Run(x *tensor.T) *tensor.T {
+func (g *Graph) Run(x *tensor.T) *tensor.T { return g.RunTo(x, g.Output) }
+
+// RunTo is Run returning the value with id v instead of the graph's output
+// (the logits before a final Softmax, say); nodes after v's are not run.
+func (g *Graph) RunTo(x *tensor.T, v int) *tensor.T {
 	last := g.LastReaders()
 	vals := make([]*tensor.T, g.NumValues())
 	vals[0] = x
-	for i, n := range g.Nodes {
+	for i, n := range g.Nodes[:v] {
 		in := make([]*tensor.T, len(n.Inputs))
-		for k, v := range n.Inputs {
-			in[k] = vals[v]
+		for k, u := range n.Inputs {
+			in[k] = vals[u]
 		}
 		vals[n.Output()] = n.Layer.Forward(in)
-		for _, v := range n.Inputs {
-			if v != 0 && v != g.Output && last[v] == i && vals[v] != nil {
-				if !sharesMemory(vals, v) {
-					tensor.Recycle(vals[v])
+		for _, u := range n.Inputs {
+			if u != 0 && u != v && last[u] == i && vals[u] != nil {
+				if !sharesMemory(vals, u) {
+					tensor.Recycle(vals[u])
 				}
-				vals[v] = nil
+				vals[u] = nil
 			}
 		}
 	}
-	return vals[g.Output]
+	return vals[v]
 }
 
 // LastReaders returns, per value, the index of the last node that reads

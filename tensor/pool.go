@@ -65,7 +65,14 @@ func alloc(n int) []float32 {
 		clear(d)
 		return d
 	}
-	return make([]float32, n)
+	return makeLarge(n)
+}
+
+// makeLarge is make([]float32, n), with huge pages advised for large n.
+func makeLarge(n int) []float32 {
+	d := make([]float32, n)
+	adviseHuge(d)
+	return d
 }
 
 // take removes the newest buffer of length n from the free list, or

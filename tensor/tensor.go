@@ -64,7 +64,7 @@ func (t *T) Dims() int { return len(t.Shape) }
 func (t *T) Clone() *T {
 	d := take(len(t.Data))
 	if d == nil {
-		d = make([]float32, len(t.Data))
+		d = makeLarge(len(t.Data))
 	}
 	copy(d, t.Data)
 	return &T{Shape: append([]int(nil), t.Shape...), Data: d}

@@ -57,7 +57,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	orders := fs.String("order", "morf", "morf, lrf, random, or a comma-separated list")
 	seed := fs.Uint64("seed", 0, "seed for random orders, random perturbation and random attribution")
 	target := fs.Int("target", -1, "class to explain and score (default: the predicted class)")
-	maxBatch := fs.Int("max-batch", 32, "inputs per forward pass when scoring")
+	maxBatch := fs.Int("max-batch", 0, "inputs per forward pass when scoring (default: as many as keep the largest activation under 128 MB, at most 32)")
 	out := fs.String("out", "", "write the results as JSON to this file")
 	plotPath := fs.String("plot", "", "draw the curves into this PNG")
 	figures := fs.String("figures", "", "write figures into this directory: patches flipped per step, and for the first 4 inputs the heatmap beside the mask of flipped patches and the perturbed input at chosen steps")

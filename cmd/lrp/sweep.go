@@ -45,7 +45,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	perturb := fs.String("perturb", "inpaint", "how flipped patches are filled: "+modeNames())
 	orders := fs.String("order", "morf,lrf", "orders to evaluate")
 	seed := fs.Uint64("seed", 0, "seed")
-	maxBatch := fs.Int("max-batch", 32, "inputs per forward pass when scoring")
+	maxBatch := fs.Int("max-batch", 0, "inputs per forward pass when scoring (default: as many as keep the largest activation under 128 MB, at most 32)")
 	out := fs.String("out", "", "results directory")
 	resume := fs.Bool("resume", false, "continue a run whose results directory exists")
 	shard := fs.String("shard", "", "this job's shard i/n (default: from SLURM_ARRAY_TASK_ID/COUNT, SGE_TASK_ID/LAST, or JOB_COMPLETION_INDEX with LRP_SHARDS)")
