@@ -141,7 +141,7 @@ func (l *Binary) Forward(in []*tensor.T) *tensor.T {
 	if err != nil {
 		panic("nn: " + err.Error())
 	}
-	y := tensor.New(s...)
+	y := tensor.Empty(s...) // every element is written
 	if tensor.SameShape(a.Shape, b.Shape) {
 		l.apply(y.Data, a.Data, b.Data)
 		return y

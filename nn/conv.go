@@ -103,7 +103,7 @@ func (l *Conv2d) ForwardWith(x, w, b *tensor.T) *tensor.T {
 	if err != nil {
 		panic("nn: " + err.Error())
 	}
-	out := tensor.New(g.n, g.o, g.oh, g.ow)
+	out := tensor.Empty(g.n, g.o, g.oh, g.ow) // convForward overwrites it
 	var bias []float32
 	if b != nil {
 		bias = b.Data

@@ -25,7 +25,7 @@ func (ReLU) OutputShape(in [][]int) ([]int, error) { return oneInputSame("ReLU",
 // Forward computes max(0, x).
 func (ReLU) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
-	y := tensor.New(x.Shape...)
+	y := tensor.Empty(x.Shape...)
 	parallelFor(len(x.Data), 1<<16, func(lo, hi int) {
 		reluMasked(y.Data[lo:hi], x.Data[lo:hi], x.Data[lo:hi])
 	})
@@ -51,7 +51,7 @@ func reluMasked(dst, src, x []float32) {
 // Backward passes g where x > 0.
 func (ReLU) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 	x := in[0]
-	gx := tensor.New(x.Shape...)
+	gx := tensor.Empty(x.Shape...)
 	parallelFor(len(x.Data), 1<<16, func(lo, hi int) {
 		reluMasked(gx.Data[lo:hi], g.Data[lo:hi], x.Data[lo:hi])
 	})
@@ -84,7 +84,7 @@ func (*Clip) OutputShape(in [][]int) ([]int, error) { return oneInputSame("Clip"
 // Forward clips x to [Min, Max].
 func (l *Clip) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
-	y := tensor.New(x.Shape...)
+	y := tensor.Empty(x.Shape...)
 	for i, v := range x.Data {
 		y.Data[i] = min(max(v, l.Min), l.Max)
 	}

@@ -308,3 +308,44 @@ func TestRunRecycles(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputsFullyWritten runs the layers whose outputs come from
+// tensor.Empty with their output size poisoned in the free list (NaN
+// buffers recycled just before), and checks that they give what they give
+// on fresh memory: every element must be written.
+func TestOutputsFullyWritten(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	x := randT(r, 2, 16, 48, 48) // 73728 elements: large enough to be recycled
+	conv := &Conv2d{W: randT(r, 16, 16, 3, 3), B: randT(r, 16), Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}}
+	pool := &MaxPool2d{Pool2d{Kernel: [2]int{2, 2}, Stride: [2]int{1, 1}, Pad: [4]int{0, 0, 1, 1}, Dilation: [2]int{1, 1}}}
+	cases := []struct {
+		name string
+		run  func() *tensor.T
+	}{
+		{"conv", func() *tensor.T { return conv.Forward([]*tensor.T{x}) }},
+		{"relu", func() *tensor.T { return ReLU{}.Forward([]*tensor.T{x}) }},
+		{"relu backward", func() *tensor.T { return ReLU{}.Backward([]*tensor.T{x}, nil, x)[0] }},
+		{"clip", func() *tensor.T { return (&Clip{Min: -0.5, Max: 0.5}).Forward([]*tensor.T{x}) }},
+		{"maxpool", func() *tensor.T { return pool.Forward([]*tensor.T{x}) }},
+		{"add", func() *tensor.T { return (&Binary{Op: OpAdd}).Forward([]*tensor.T{x, x}) }},
+		{"mul broadcast", func() *tensor.T {
+			return (&Binary{Op: OpMul}).Forward([]*tensor.T{x, randT(rand.New(rand.NewPCG(1, 1)), 16, 1, 1)})
+		}},
+	}
+	for _, c := range cases {
+		want := c.run()
+		for k := 0; k < 3; k++ {
+			bad := make([]float32, want.Len())
+			for i := range bad {
+				bad[i] = float32(math.NaN())
+			}
+			tensor.Recycle(tensor.FromData(bad, len(bad)))
+		}
+		got := c.run()
+		for i, v := range want.Data {
+			if got.Data[i] != v {
+				t.Fatalf("%s: element %d = %g on recycled memory, %g on fresh", c.name, i, got.Data[i], v)
+			}
+		}
+	}
+}

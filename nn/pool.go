@@ -182,7 +182,7 @@ func max2x2(x []float32, w, base int, best []float32, idx []int32) {
 func (l *MaxPool2d) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
 	s, _ := l.OutputShape([][]int{x.Shape})
-	y := tensor.New(s...)
+	y := tensor.Empty(s...) // every row is written
 	oh, ow := s[2], s[3]
 	l.rows(x, oh, ow, func(nc, i int, best []float32, _ []int32) {
 		copy(y.Data[(nc*oh+i)*ow:], best)

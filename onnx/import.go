@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,19 +40,8 @@ func Load(path string) (*nn.Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(b) >= releaseAfterLoad {
-		// The file's bytes and the decoder's buffers are garbage now, as
-		// large as the weights; give their memory back to the system
-		// rather than keep it resident beside the weights.
-		b = nil
-		debug.FreeOSMemory()
-	}
 	return g, nil
 }
-
-// releaseAfterLoad is the file size from which Load returns the memory it
-// used for decoding to the operating system.
-const releaseAfterLoad = 64 << 20
 
 // Decode converts the bytes of an ONNX model into a graph.
 func Decode(b []byte) (*nn.Graph, error) {

@@ -65,14 +65,15 @@ func alloc(n int) []float32 {
 		clear(d)
 		return d
 	}
-	return makeLarge(n)
+	return make([]float32, n)
 }
 
-// makeLarge is make([]float32, n), with huge pages advised for large n.
-func makeLarge(n int) []float32 {
-	d := make([]float32, n)
-	adviseHuge(d)
-	return d
+// emptyData returns n floats of unspecified value, recycled if possible.
+func emptyData(n int) []float32 {
+	if d := take(n); d != nil {
+		return d
+	}
+	return make([]float32, n)
 }
 
 // take removes the newest buffer of length n from the free list, or

@@ -31,6 +31,15 @@ func New(shape ...int) *T {
 	return &T{Shape: append([]int(nil), shape...), Data: alloc(Size(shape))}
 }
 
+// Empty returns a tensor of the given shape whose elements are unspecified:
+// its memory may be recycled (see Recycle) and is not cleared. It is for
+// callers that write every element, and saves clearing memory that is
+// about to be overwritten.
+// It panics if a dimension is negative.
+func Empty(shape ...int) *T {
+	return &T{Shape: append([]int(nil), shape...), Data: emptyData(Size(shape))}
+}
+
 // FromData returns a tensor of the given shape that uses data as its storage.
 // It panics if len(data) differs from the shape's size.
 func FromData(data []float32, shape ...int) *T {
@@ -62,10 +71,7 @@ func (t *T) Dims() int { return len(t.Shape) }
 
 // Clone returns a deep copy of t.
 func (t *T) Clone() *T {
-	d := take(len(t.Data))
-	if d == nil {
-		d = makeLarge(len(t.Data))
-	}
+	d := emptyData(len(t.Data))
 	copy(d, t.Data)
 	return &T{Shape: append([]int(nil), t.Shape...), Data: d}
 }
