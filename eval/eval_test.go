@@ -216,3 +216,62 @@ func TestAutoBatch(t *testing.T) {
 		}
 	}
 }
+
+// countLayer passes its input through and counts the inputs it sees.
+type countLayer struct{ n *int }
+
+func (countLayer) Type() string                                       { return "Count" }
+func (countLayer) OutputShape(in [][]int) ([]int, error)              { return in[0], nil }
+func (c countLayer) Forward(in []*tensor.T) *tensor.T                 { *c.n += in[0].Shape[0]; return in[0].Clone() }
+func (countLayer) Backward(_ []*tensor.T, _, g *tensor.T) []*tensor.T { return []*tensor.T{g} }
+
+// TestSharedSteps checks that runs sharing the order-independent steps
+// give the scores of runs that do not, score steps 0 and m+1 once for
+// all runs, and refuse other inputs.
+func TestSharedSteps(t *testing.T) {
+	var count int
+	g := &nn.Graph{InputShape: []int{-1, 1, 8, 8}}
+	c := g.Add("count", countLayer{&count}, 0)
+	sum := sumModel(1, 8, 8)
+	g.Output = g.Add("flat", sum.Nodes[0].Layer, c)
+	g.Output = g.Add("fc", sum.Nodes[1].Layer, g.Output)
+	r := rand.New(rand.NewPCG(3, 4))
+	x, rel := tensor.New(3, 1, 8, 8), tensor.New(3, 1, 8, 8)
+	for i := range x.Data {
+		x.Data[i], rel.Data[i] = r.Float32(), r.Float32()
+	}
+	targets := []int{0, 1, 0}
+	shared := &SharedSteps{}
+	const m = 4 // patch 2 on 8×8: steps 0…5
+	for _, o := range []Order{MoRF, LRF, RandomOrder} {
+		cfg := Config{Patch: 2, Mode: Zero, Order: o, Seed: 5}
+		want, err := Run(g, x, rel, targets, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Shared = shared
+		count = 0
+		got, err := Run(g, x, rel, targets, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want.Scores {
+			if !slices.Equal(got.Scores[i], want.Scores[i]) {
+				t.Errorf("%s: image %d scores %v with shared steps, %v without", o, i, got.Scores[i], want.Scores[i])
+			}
+		}
+		wantCount := 3 * (m + 2)
+		if o != MoRF {
+			wantCount = 3 * m // steps 0 and m+1 known
+		}
+		if count != wantCount {
+			t.Errorf("%s: %d inputs scored, want %d", o, count, wantCount)
+		}
+	}
+	if _, err := Run(g, x.Clone(), rel, targets, Config{Patch: 2, Mode: Zero, Shared: shared}); err == nil {
+		t.Error("shared steps accepted other inputs")
+	}
+	if _, err := Run(g, x, rel, []int{1, 1, 1}, Config{Patch: 2, Mode: Zero, Shared: shared}); err == nil {
+		t.Error("shared steps accepted other targets")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,55 @@ type Config struct {
 	Radius float64
 	// KeepInputs keeps every perturbed input in Result.Inputs.
 	KeepInputs bool
+	// Shared, if set, scores the steps that do not depend on the
+	// relevance or the order once for all runs over the same inputs (see
+	// SharedSteps). It is not used with KeepInputs.
+	Shared *SharedSteps `json:"-"`
+}
+
+// SharedSteps holds the scores of the steps whose inputs depend neither on
+// the relevance nor on the order: step 0 (the input itself) and step m+1
+// (every element at the image's midpoint). Runs over the same batch with
+// other relevances or orders (a sweep's grid points, MoRF and LRF, several
+// methods) then score those steps once: with p = 8 on 224×224, 2 of every
+// 30 forward passes. A SharedSteps belongs to one batch x, its targets and
+// one model, and Run refuses it for other inputs or targets; its zero
+// value is ready to use, and it is safe for concurrent use.
+type SharedSteps struct {
+	mu      sync.Mutex
+	x       *tensor.T
+	targets []int
+	scores  map[[2]int]float64 // by (image, step)
+}
+
+// bind ties s to x and targets on first use and checks them afterwards.
+func (s *SharedSteps) bind(x *tensor.T, targets []int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.x == nil {
+		s.x, s.targets, s.scores = x, append([]int(nil), targets...), map[[2]int]float64{}
+		return nil
+	}
+	if s.x != x || !slices.Equal(s.targets, targets) {
+		return fmt.Errorf("eval: shared steps used for other inputs or targets than they were scored for")
+	}
+	return nil
+}
+
+func (s *SharedSteps) get(n, k int) (float64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.scores[[2]int{n, k}]
+	return v, ok
+}
+
+func (s *SharedSteps) put(n, k int, v float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scores[[2]int{n, k}] = v
 }
 
 // Result holds the perturbation curves of a batch.
@@ -172,6 +222,27 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 			res.Inputs[k] = tensor.New(x.Shape...)
 		}
 	}
+	shared := cfg.Shared
+	if cfg.KeepInputs {
+		shared = nil
+	}
+	if shared != nil {
+		if err := shared.bind(x, targets); err != nil {
+			return nil, err
+		}
+	}
+	// independent reports whether step k's input is the same whatever the
+	// relevance and order.
+	independent := func(k int) bool { return k == 0 || k == m+1 }
+	skip := make([][]bool, n) // steps whose score is known already
+	for i := range skip {
+		skip[i] = make([]bool, S+1)
+		for k := range skip[i] {
+			if v, ok := shared.get(i, k); ok && independent(k) {
+				res.Scores[i][k], skip[i][k] = v, true
+			}
+		}
+	}
 	per := x.Len() / n
 	items := make(chan item, cfg.MaxBatch)
 	var genErr error
@@ -188,7 +259,7 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if err := generate(i, x, r, cfg, m, items, &perturbNanos); err != nil {
+				if err := generate(i, x, r, cfg, m, skip[i], items, &perturbNanos); err != nil {
 					errOnce.Do(func() { genErr = fmt.Errorf("image %d: %w", i, err) })
 				}
 			}
@@ -216,6 +287,9 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 		classes := logits.Len() / len(batch)
 		for j, it := range batch {
 			res.Scores[it.n][it.k] = float64(logits.Data[j*classes+targets[it.n]])
+			if shared != nil && independent(it.k) {
+				shared.put(it.n, it.k, res.Scores[it.n][it.k])
+			}
 			if cfg.KeepInputs {
 				copy(res.Inputs[it.k].Data[it.n*per:], it.x.Data)
 			}
@@ -237,8 +311,9 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 	return res, nil
 }
 
-// generate produces image i's perturbed inputs for steps 0…S.
-func generate(i int, x, r *tensor.T, cfg Config, m int, items chan<- item, nanos *atomic.Int64) error {
+// generate produces image i's perturbed inputs for steps 0…S, except the
+// steps skip marks (whose inputs later steps do not build on).
+func generate(i int, x, r *tensor.T, cfg Config, m int, skip []bool, items chan<- item, nanos *atomic.Int64) error {
 	orig := x.Batch(i)
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
 	order := PatchOrder(PatchRelevance(r.Batch(i), cfg.Patch), cfg.Order, rng)
@@ -248,12 +323,17 @@ func generate(i int, x, r *tensor.T, cfg Config, m int, items chan<- item, nanos
 	}
 	h, w := orig.Shape[1], orig.Shape[2]
 	img := orig.Clone()
-	items <- item{i, 0, img.Clone()}
+	if !skip[0] {
+		items <- item{i, 0, img.Clone()}
+	}
 	acc := make([]bool, h*w)
 	stepMask := make([]bool, h*w)
 	flips := FlipsPerStep(m)
 	done := 0
 	for k := 1; k <= cfg.Steps; k++ {
+		if skip[k] {
+			continue
+		}
 		start := time.Now()
 		if k == m+1 {
 			mid := (p.lo + p.hi) / 2

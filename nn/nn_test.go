@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/xai-go/lrp/tensor"
@@ -236,16 +237,18 @@ func TestGraphForwardBackward(t *testing.T) {
 	}
 }
 
-// TestLinearSmallBatch compares the row-by-row path for small batches with
-// the GEMM, forward and backward, with zeros in the output gradient (which
-// that path skips) and a width that spans several column blocks.
-func TestLinearSmallBatch(t *testing.T) {
+// TestLinearRows compares Linear's row-by-row products with the GEMM,
+// forward and backward, with zeros in the output gradient (which it skips)
+// and a width that spans several column blocks, and checks that a sample's
+// output and input gradient do not depend on the batch it is in.
+func TestLinearRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	const in, out = 5000, 37
 	l := &Linear{W: randT(r, out, in), B: randT(r, out)}
-	for n := 1; n <= linearSmallBatch+1; n++ {
-		x := randT(r, n, in)
-		gy := randT(r, n, out)
+	var first, firstGrad []float32
+	for _, n := range []int{1, 2, 5, 9} {
+		x := randT(rand.New(rand.NewPCG(11, 12)), n, in)
+		gy := randT(rand.New(rand.NewPCG(13, 14)), n, out)
 		for o := 0; o < out; o += 3 {
 			for i := 0; i < n; i++ {
 				gy.Data[i*out+o] = 0
@@ -261,6 +264,12 @@ func TestLinearSmallBatch(t *testing.T) {
 		gemm(false, true, n, out, in, 1, x.Data, in, l.W.Data, in, 1, wantY.Data, out)
 		wantGx := tensor.New(n, in)
 		gemm(false, false, n, in, out, 1, gy.Data, out, l.W.Data, in, 0, wantGx.Data, in)
+		// Sample 0 is the same in every batch (the generator is reseeded).
+		if first == nil {
+			first, firstGrad = y.Data[:out], gx.Data[:in]
+		} else if !slices.Equal(y.Data[:out], first) || !slices.Equal(gx.Data[:in], firstGrad) {
+			t.Errorf("batch %d: sample 0's output or gradient differs from batch 1's", n)
+		}
 		for _, c := range []struct {
 			name      string
 			got, want *tensor.T

@@ -170,6 +170,7 @@ func Run(c Config) error {
 			return fmt.Errorf("sweep: images %d-%d: %w", lo, hi-1, err)
 		}
 		vals := cg.Forward(x)
+		shared := &eval.SharedSteps{} // steps 0 and m+1, scored once per batch
 		names := make([]string, hi-lo)
 		for i := range names {
 			names[i] = c.Source.Name(lo + i)
@@ -189,6 +190,7 @@ func Run(c Config) error {
 			for _, o := range c.Orders {
 				cfg := c.Eval
 				cfg.Order = o
+				cfg.Shared = shared
 				r, err := eval.Run(e.Graph, x, res.Relevance, res.Targets, cfg)
 				if err != nil {
 					return err

@@ -165,14 +165,22 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				attrs = append(attrs, attribution{m, res.Relevance, res.Targets})
 			}
 		}
+		// Steps 0 and m+1 are scored once per batch and targets for every
+		// method and order.
+		shared := map[string]*eval.SharedSteps{}
 		for _, a := range attrs {
+			key := fmt.Sprint(a.targets)
+			if shared[key] == nil {
+				shared[key] = &eval.SharedSteps{}
+			}
 			if acc[a.name] == nil {
 				acc[a.name] = map[eval.Order]*accum{}
 				methodNames = append(methodNames, a.name)
 			}
 			for _, o := range orderList {
 				cfg := eval.Config{Patch: *patch, Steps: *steps, Order: o, Mode: mode, Seed: *seed,
-					MaxBatch: *maxBatch, Mean: mean, Std: std, KeepInputs: *saveSteps != "" || (*figures != "" && offset < 4)}
+					MaxBatch: *maxBatch, Mean: mean, Std: std, KeepInputs: *saveSteps != "" || (*figures != "" && offset < 4),
+					Shared: shared[key]}
 				r, err := eval.Run(g, in.x, a.rel, a.targets, cfg)
 				if err != nil {
 					return fmt.Errorf("%s: %w", a.name, err)
