@@ -2,6 +2,8 @@ package lrp_test
 
 import (
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/xai-go/lrp/lrp"
@@ -47,6 +49,22 @@ func TestExplainPathsAgree(t *testing.T) {
 			want, err := e.Explain(x, lrp.Options{Values: e.Graph.Forward(x)})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Concurrent calls share the free list of recycled buffers.
+			var wg sync.WaitGroup
+			got := make([]*lrp.Result, 2)
+			errs := make([]error, 2)
+			for k := range got {
+				wg.Go(func() { got[k], errs[k] = e.Explain(x, lrp.Options{}) })
+			}
+			wg.Wait()
+			for k := range got {
+				if errs[k] != nil {
+					t.Fatal(errs[k])
+				}
+				if !slices.Equal(got[k].Relevance.Data, want.Relevance.Data) {
+					t.Fatalf("%s %s: concurrent call %d differs", arch, comp, k)
+				}
 			}
 			for call, opt := range []lrp.Options{{}, {KeepLayers: true}, {}, {Values: e.Graph.Forward(x)}} {
 				got, err := e.Explain(x, opt)
