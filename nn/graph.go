@@ -157,7 +157,11 @@ func (g *Graph) Run(x *tensor.T) *tensor.T { return g.RunTo(x, g.Output) }
 
 // RunTo is Run returning the value with id v instead of the graph's output
 // (the logits before a final Softmax, say); nodes after v's are not run.
+// It panics if v is not a value id of g (0 to len(g.Nodes)).
 func (g *Graph) RunTo(x *tensor.T, v int) *tensor.T {
+	if v < 0 || v > len(g.Nodes) {
+		panic(fmt.Sprintf("nn: RunTo: value %d out of range 0 to %d", v, len(g.Nodes)))
+	}
 	last := g.LastReaders()
 	vals := make([]*tensor.T, g.NumValues())
 	vals[0] = x
