@@ -293,6 +293,7 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 			if cfg.KeepInputs {
 				copy(res.Inputs[it.k].Data[it.n*per:], it.x.Data)
 			}
+			tensor.Recycle(it.x) // a snapshot only this item holds
 		}
 		batch = batch[:0]
 	}

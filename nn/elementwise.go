@@ -32,6 +32,20 @@ func (ReLU) Forward(in []*tensor.T) *tensor.T {
 	return y
 }
 
+// isReLU reports whether l is a ReLU.
+func isReLU(l Layer) bool {
+	_, ok := l.(ReLU)
+	return ok
+}
+
+// reluInPlace sets x = max(x, 0) and returns x.
+func reluInPlace(x *tensor.T) *tensor.T {
+	parallelFor(len(x.Data), 1<<16, func(lo, hi int) {
+		reluMasked(x.Data[lo:hi], x.Data[lo:hi], x.Data[lo:hi])
+	})
+	return x
+}
+
 // reluMasked sets dst[i] = src[i] where x[i] > 0, else 0.
 func reluMasked(dst, src, x []float32) {
 	dst, src = dst[:len(x)], src[:len(x)]

@@ -166,6 +166,12 @@ func (g *Graph) RunTo(x *tensor.T, v int) *tensor.T {
 	vals := make([]*tensor.T, g.NumValues())
 	vals[0] = x
 	for i, n := range g.Nodes[:v] {
+		if len(n.Inputs) == 1 && n.Inputs[0] != 0 && last[n.Inputs[0]] == i && isReLU(n.Layer) && !sharesMemory(vals, n.Inputs[0]) {
+			u := n.Inputs[0]
+			// The input dies here: rectify it in place.
+			vals[n.Output()], vals[u] = reluInPlace(vals[u]), nil
+			continue
+		}
 		in := make([]*tensor.T, len(n.Inputs))
 		for k, u := range n.Inputs {
 			in[k] = vals[u]

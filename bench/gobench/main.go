@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"time"
@@ -32,6 +33,9 @@ func run() error {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed calls to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile to this file at the end")
 	flag.Parse()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(20) // as cmd/lrp does
+	}
 	g, err := onnx.Load(*model)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -36,7 +37,17 @@ var commands = map[string]command{
 	"evaluate": {"pixel flipping: perturb the most/least relevant patches, report curves, AUC, AOPC, ABPC", runEvaluate},
 }
 
+// gcPercent is the garbage collector's target heap growth unless GOGC is
+// set: tensors hold no pointers, so a collection costs little, and
+// collecting at 20% growth instead of Go's 100% keeps the peak near the
+// live heap (explaining VGG16 at batch 8: 2.3 GB instead of 3.0 GB, at the
+// same speed).
+const gcPercent = 20
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "lrp:", err)
