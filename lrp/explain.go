@@ -188,22 +188,9 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 // half the activations.
 func (e *Explainer) forwardLean(x *tensor.T) []*tensor.T {
 	g := e.Graph
-	last := g.LastReaders()
-	vals := make([]*tensor.T, g.NumValues())
-	vals[0] = x
-	for i, n := range g.Nodes {
-		in := make([]*tensor.T, len(n.Inputs))
-		for k, v := range n.Inputs {
-			in[k] = vals[v]
-		}
-		vals[n.Output()] = n.Layer.Forward(in)
-		for _, v := range n.Inputs {
-			if v > 0 && v != e.out && v != g.Output && last[v] == i && passesRelevance(g.Nodes[v-1].Layer) {
-				release(vals, v, vals, nil)
-			}
-		}
-	}
-	return vals
+	return g.ForwardDropping(x, len(g.Nodes), func(v int) bool {
+		return v != e.out && v != g.Output && passesRelevance(g.Nodes[v-1].Layer)
+	})
 }
 
 // value returns vals[v], recomputing it (and, recursively, its dropped

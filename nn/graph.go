@@ -137,16 +137,7 @@ func shapeWithFree(s []int) string {
 // values[i+1] the output of node i, values[g.Output] the result.
 // Callers check x with CheckInput first; a shape that does not fit panics.
 func (g *Graph) Forward(x *tensor.T) []*tensor.T {
-	vals := make([]*tensor.T, g.NumValues())
-	vals[0] = x
-	for _, n := range g.Nodes {
-		in := make([]*tensor.T, len(n.Inputs))
-		for i, v := range n.Inputs {
-			in[i] = vals[v]
-		}
-		vals[n.Output()] = n.Layer.Forward(in)
-	}
-	return vals
+	return g.ForwardDropping(x, len(g.Nodes), func(int) bool { return false })
 }
 
 // Run returns the graph's output for x. Unlike Forward it keeps only the
@@ -162,14 +153,22 @@ func (g *Graph) RunTo(x *tensor.T, v int) *tensor.T {
 	if v < 0 || v > len(g.Nodes) {
 		panic(fmt.Sprintf("nn: RunTo: value %d out of range 0 to %d", v, len(g.Nodes)))
 	}
-	last := g.LastReaders()
+	return g.ForwardDropping(x, v, func(u int) bool { return u != v })[v]
+}
+
+// ForwardDropping computes the values up to id upTo (running nodes 0 to
+// upTo−1) as Forward does, but drops every value u other than x for which
+// drop(u) holds once its last reader has run: the value is left nil and its
+// memory recycled (tensor.Recycle), unless another value shares it. A ReLU
+// whose input is dropped at that ReLU rectifies the input in place.
+func (g *Graph) ForwardDropping(x *tensor.T, upTo int, drop func(v int) bool) []*tensor.T {
+	last := g.lastReaders()
 	vals := make([]*tensor.T, g.NumValues())
 	vals[0] = x
-	for i, n := range g.Nodes[:v] {
-		if len(n.Inputs) == 1 && n.Inputs[0] != 0 && last[n.Inputs[0]] == i && isReLU(n.Layer) && !sharesMemory(vals, n.Inputs[0]) {
-			u := n.Inputs[0]
-			// The input dies here: rectify it in place.
-			vals[n.Output()], vals[u] = reluInPlace(vals[u]), nil
+	for i, n := range g.Nodes[:upTo] {
+		dies := func(u int) bool { return u != 0 && last[u] == i && vals[u] != nil && drop(u) }
+		if u := n.Inputs; len(u) == 1 && isReLU(n.Layer) && dies(u[0]) && !sharesMemory(vals, u[0]) {
+			vals[n.Output()], vals[u[0]] = reluInPlace(vals[u[0]]), nil
 			continue
 		}
 		in := make([]*tensor.T, len(n.Inputs))
@@ -178,7 +177,7 @@ func (g *Graph) RunTo(x *tensor.T, v int) *tensor.T {
 		}
 		vals[n.Output()] = n.Layer.Forward(in)
 		for _, u := range n.Inputs {
-			if u != 0 && u != v && last[u] == i && vals[u] != nil {
+			if dies(u) {
 				if !sharesMemory(vals, u) {
 					tensor.Recycle(vals[u])
 				}
@@ -186,12 +185,12 @@ func (g *Graph) RunTo(x *tensor.T, v int) *tensor.T {
 			}
 		}
 	}
-	return vals[v]
+	return vals
 }
 
-// LastReaders returns, per value, the index of the last node that reads
+// lastReaders returns, per value, the index of the last node that reads
 // it (−1 if none).
-func (g *Graph) LastReaders() []int {
+func (g *Graph) lastReaders() []int {
 	last := make([]int, g.NumValues())
 	for i := range last {
 		last[i] = -1

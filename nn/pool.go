@@ -73,6 +73,20 @@ func (l *MaxPool2d) Type() string { return "MaxPool" }
 // OutputShape returns N × C × OH × OW.
 func (l *MaxPool2d) OutputShape(in [][]int) ([]int, error) { return l.outputShape("MaxPool", in) }
 
+// validTaps returns the kernel taps [t0, t1) of a window starting at
+// position start (negative in the padding) whose positions
+// start + t·dil fall inside [0, size).
+func validTaps(start, k, dil, size int) (t0, t1 int) {
+	t0, t1 = 0, k
+	for t0 < k && start+t0*dil < 0 {
+		t0++
+	}
+	for t1 > t0 && start+(t1-1)*dil >= size {
+		t1--
+	}
+	return t0, t1
+}
+
 // rows calls fn(plane, i, best, idx) for every output row i of every
 // plane (n·C + c) of x, with the maximum of each window of the row in best
 // and its index in the plane in idx (−1 if the window is empty). The
@@ -86,14 +100,7 @@ func (l *MaxPool2d) rows(x *tensor.T, oh, ow int, fn func(nc, i int, best []floa
 	// Valid kernel columns [v0, v1) of each output column.
 	cols := make([][2]int, ow)
 	for j := range cols {
-		x0 := j*l.Stride[1] - l.Pad[1]
-		v0, v1 := 0, kw
-		for v0 < kw && x0+v0*d[1] < 0 {
-			v0++
-		}
-		for v1 > v0 && x0+(v1-1)*d[1] >= w {
-			v1--
-		}
+		v0, v1 := validTaps(j*l.Stride[1]-l.Pad[1], kw, d[1], w)
 		cols[j] = [2]int{v0, v1}
 	}
 	simple := kh == 2 && kw == 2 && l.Stride == [2]int{2, 2} && d == [2]int{1, 1} && l.Pad == [4]int{} &&
@@ -112,13 +119,7 @@ func (l *MaxPool2d) rows(x *tensor.T, oh, ow int, fn func(nc, i int, best []floa
 					continue
 				}
 				y0 := i*l.Stride[0] - l.Pad[0]
-				u0, u1 := 0, kh
-				for u0 < kh && y0+u0*d[0] < 0 {
-					u0++
-				}
-				for u1 > u0 && y0+(u1-1)*d[0] >= h {
-					u1--
-				}
+				u0, u1 := validTaps(y0, kh, d[0], h)
 				for j := 0; j < ow; j++ {
 					x0 := j*l.Stride[1] - l.Pad[1]
 					b, bi := float32(math.Inf(-1)), -1

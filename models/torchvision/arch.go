@@ -151,6 +151,19 @@ func residual(b *builder, p string, main, x, in, out, stride int, ds bool) int {
 	return b.node(p+".relu", nn.ReLU{}, v)
 }
 
+// blockLeaves registers a residual block's leaf modules in torchvision's
+// order: the given suffixes, then the downsample convolution and
+// BatchNorm if the block has them.
+func blockLeaves(b *builder, p string, ds bool, suffixes ...string) {
+	for _, m := range suffixes {
+		b.leaf(p+m, leafType(m))
+	}
+	if ds {
+		b.leaf(p+".downsample.0", "Conv2d")
+		b.leaf(p+".downsample.1", "BatchNorm2d")
+	}
+}
+
 // basicBlock is torchvision's BasicBlock (modules conv1, bn1, relu, conv2,
 // bn2, downsample): relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
 // Its width is conv1's output channels, which conv2 keeps; only the first
@@ -161,13 +174,7 @@ func basicBlock(b *builder, p string, x, in, planes, stride int, first bool) (in
 		w = b.out(p+".conv1", planes)
 	}
 	ds := first && (stride != 1 || in != w)
-	for _, m := range []string{".conv1", ".bn1", ".relu", ".conv2", ".bn2"} {
-		b.leaf(p+m, leafType(m))
-	}
-	if ds {
-		b.leaf(p+".downsample.0", "Conv2d")
-		b.leaf(p+".downsample.1", "BatchNorm2d")
-	}
+	blockLeaves(b, p, ds, ".conv1", ".bn1", ".relu", ".conv2", ".bn2")
 	v := b.node(p+".conv1", b.conv(p+".conv1", in, w, 3, stride, 1, false), x)
 	v = b.node(p+".bn1", b.batchNorm(p+".bn1", w), v)
 	v = b.node(p+".relu", nn.ReLU{}, v)
@@ -189,13 +196,7 @@ func bottleneckBlock(b *builder, p string, x, in, planes, stride int, first bool
 		out = b.out(p+".conv3", 4*planes)
 	}
 	ds := first && (stride != 1 || in != out)
-	for _, m := range []string{".conv1", ".bn1", ".conv2", ".bn2", ".conv3", ".bn3", ".relu"} {
-		b.leaf(p+m, leafType(m))
-	}
-	if ds {
-		b.leaf(p+".downsample.0", "Conv2d")
-		b.leaf(p+".downsample.1", "BatchNorm2d")
-	}
+	blockLeaves(b, p, ds, ".conv1", ".bn1", ".conv2", ".bn2", ".conv3", ".bn3", ".relu")
 	v := b.node(p+".conv1", b.conv(p+".conv1", in, w, 1, 1, 0, false), x)
 	v = b.node(p+".bn1", b.batchNorm(p+".bn1", w), v)
 	v = b.node(p+".relu", nn.ReLU{}, v)
