@@ -11,7 +11,12 @@ import (
 // more than the arithmetic of a layer (measured: filling 54 MB of fresh
 // memory takes 5 to 8 times as long as filling reused memory). Recycle
 // hands a dead tensor's memory to a free list from which New serves later
-// requests of the same size.
+// requests of the same size. A request that the free list cannot serve
+// evicts about as many elements of smaller buffers: a program's sizes move
+// (an explanation's relevance pass goes from the last, small layers to the
+// first, large ones), and buffers of sizes left behind would otherwise
+// stay live beside the fresh ones (measured with VGG16 at batch 8: the
+// explanation's peak fell from 2.21 to 2.01 GB).
 
 const (
 	// minPooled is the fewest elements a recycled buffer must have:
@@ -78,7 +83,8 @@ func emptyData(n int) []float32 {
 }
 
 // take removes the newest buffer of length n from the free list, or
-// returns nil.
+// returns nil after evicting up to n elements of smaller buffers (see
+// below).
 func take(n int) []float32 {
 	if n < minPooled {
 		return nil
@@ -92,6 +98,22 @@ func take(n int) []float32 {
 			return d
 		}
 	}
+	// A miss: the caller allocates n elements afresh. Give up to n elements
+	// of smaller buffers, oldest first, to the garbage collector in
+	// exchange, so that the free list does not hold on to sizes that the
+	// program has moved away from while it grows.
+	dropped := 0
+	kept := pooled.free[:0]
+	for _, d := range pooled.free {
+		if dropped < n && len(d) < n {
+			dropped += len(d)
+			pooled.total -= len(d)
+			continue
+		}
+		kept = append(kept, d)
+	}
+	clear(pooled.free[len(kept):])
+	pooled.free = kept
 	return nil
 }
 

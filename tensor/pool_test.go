@@ -65,3 +65,34 @@ func TestSharesMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestRecycleMissEvictsSmaller checks that a request the free list cannot
+// serve gives up about as many elements of smaller buffers, oldest first,
+// and keeps larger ones.
+func TestRecycleMissEvictsSmaller(t *testing.T) {
+	pooled.mu.Lock()
+	pooled.free, pooled.total = nil, 0
+	pooled.mu.Unlock()
+	small := make([][]float32, 4)
+	for i := range small {
+		small[i] = make([]float32, minPooled)
+		Recycle(FromData(small[i], minPooled))
+	}
+	big := make([]float32, 4*minPooled)
+	Recycle(FromData(big, len(big)))
+	_ = New(2 * minPooled) // a miss: two small buffers make way
+	pooled.mu.Lock()
+	var held [][]float32
+	held = append(held, pooled.free...)
+	total := pooled.total
+	pooled.mu.Unlock()
+	if len(held) != 3 || total != 6*minPooled {
+		t.Fatalf("after the miss the free list holds %d buffers, %d elements; want 3, %d", len(held), total, 6*minPooled)
+	}
+	if &held[0][0] != &small[2][0] || &held[1][0] != &small[3][0] || &held[2][0] != &big[0] {
+		t.Error("the miss did not evict the two oldest small buffers and keep the rest")
+	}
+	if got := New(4 * minPooled); &got.Data[0] != &big[0] {
+		t.Error("the larger buffer was not kept for reuse")
+	}
+}
