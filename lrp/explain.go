@@ -149,7 +149,17 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 		if y == nil && !passesRelevance(n.Layer) {
 			y = e.value(vals, n.Output())
 		}
-		rin, err := e.propagate(n, in, y, r, opt.KeepLayers)
+		out := n.Output()
+		// done lets a rule recycle y and r as soon as it has used them.
+		done := func(t *tensor.T) {
+			switch {
+			case t == rel[out] && !opt.KeepLayers && i > 0:
+				release(rel, out, rel, vals)
+			case t == vals[out] && own && out != e.out:
+				release(vals, out, rel, vals)
+			}
+		}
+		rin, err := e.propagate(n, in, y, r, opt.KeepLayers, done)
 		if err != nil {
 			return nil, err
 		}
@@ -219,12 +229,16 @@ func passesRelevance(l nn.Layer) bool {
 }
 
 // propagate maps the relevance r of n's output to its inputs; keep says
-// that r must stay unchanged (Options.KeepLayers).
-func (e *Explainer) propagate(n *nn.Node, in []*tensor.T, y, r *tensor.T, keep bool) ([]*tensor.T, error) {
+// that r must stay unchanged (Options.KeepLayers); a built-in rule hands y
+// and r to done once it no longer needs them.
+func (e *Explainer) propagate(n *nn.Node, in []*tensor.T, y, r *tensor.T, keep bool, done func(*tensor.T)) ([]*tensor.T, error) {
 	if rule := e.Rules[n.Index]; rule != nil {
 		aff := n.Layer.(nn.Affine)
 		if _, isPass := rule.(*Pass); isPass && !tensor.SameShape(in[0].Shape, r.Shape) {
 			return nil, fmt.Errorf("lrp: layer %d %q: rule pass needs equal input and output shapes", n.Index, n.Name)
+		}
+		if cr, ok := rule.(consumer); ok {
+			return []*tensor.T{cr.relevance(aff, in[0], y, r, e.cache, done)}, nil
 		}
 		return []*tensor.T{rule.Relevance(aff, in[0], y, r, e.cache)}, nil
 	}

@@ -29,6 +29,26 @@ type Rule interface {
 	String() string
 }
 
+// consumer is implemented by the built-in rules: relevance is Relevance
+// for a caller that gives up y and r. The rule passes each of them to done
+// (when done is not nil) as soon as it has no more use for it, so that
+// their memory can serve the rule's own results: an explanation's peak
+// memory comes at the first, largest layers, where y and r are among the
+// largest tensors alive.
+type consumer interface {
+	relevance(l nn.Affine, x, y, r *tensor.T, c *ParamCache, done func(*tensor.T)) *tensor.T
+}
+
+// giveUp passes each of ts to done, if done is not nil.
+func giveUp(done func(*tensor.T), ts ...*tensor.T) {
+	if done == nil {
+		return
+	}
+	for _, t := range ts {
+		done(t)
+	}
+}
+
 // stab returns z + ((z == 0) + sign(z))·eps element-wise, in place.
 func stab(z *tensor.T, eps float32) *tensor.T {
 	for i, v := range z.Data {
@@ -265,6 +285,10 @@ type Epsilon struct {
 
 // Relevance implements Rule.
 func (r *Epsilon) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	return r.relevance(l, x, y, rel, c, nil)
+}
+
+func (r *Epsilon) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done func(*tensor.T)) *tensor.T {
 	w, b := c.params(l, "id", identity, r.ZeroBias)
 	z := y
 	if r.ZeroBias {
@@ -285,6 +309,7 @@ func (r *Epsilon) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *te
 	if z != y {
 		tensor.Recycle(z)
 	}
+	giveUp(done, y, rel)
 	out := mulInto(jtc(l, w, s, x, c), x)
 	tensor.Recycle(s)
 	return out
@@ -311,6 +336,10 @@ type Gamma struct {
 
 // Relevance implements Rule.
 func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	return r.relevance(l, x, y, rel, c, nil)
+}
+
+func (r *Gamma) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done func(*tensor.T)) *tensor.T {
 	g := r.Gamma
 	key := "gamma" + fmtFloat(g)
 	rhoP := func(v float32) float32 { return v + g*max(v, 0) }
@@ -320,6 +349,7 @@ func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tens
 		z := l.ForwardWith(x, wp, bp)
 		s := ratio(rel, z, Stabilizer)
 		tensor.Recycle(z)
+		giveUp(done, y, rel)
 		out := mulInto(jtc(l, wp, s, x, c), x)
 		tensor.Recycle(s)
 		return out
@@ -335,12 +365,13 @@ func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tens
 			q := math.Float32bits(rel.Data[i] / stabOne(z.Data[i]))
 			z.Data[i] = math.Float32frombits(q & posMask(v))
 		}
+		giveUp(done, y, rel)
 		out := mulInto(jtc(l, wp, z, x, c), x)
 		tensor.Recycle(z)
 		return out
 	}
 	if stackable(l) {
-		return r.stacked(l, x, y, rel, c, key, rhoP, rhoN, hasNeg)
+		return r.stacked(l, x, y, rel, c, key, rhoP, rhoN, hasNeg, done)
 	}
 	wp, bp := c.params(l, key+"+", rhoP, r.ZeroBias)
 	wn, bn := c.params(l, key+"-", rhoN, r.ZeroBias)
@@ -365,13 +396,26 @@ func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tens
 			sn.Data[i] = rel.Data[i] / zn.Data[i]
 		}
 	}
+	tensor.Recycle(zp)
+	tensor.Recycle(zn)
+	giveUp(done, y, rel)
 	// x⁺⊙(ρ⁺ᵀs⁺ + ρ⁻ᵀs⁻) + x⁻⊙(ρ⁻ᵀs⁺ + ρ⁺ᵀs⁻)
-	out := mulAdd(nil, xp, jtc(l, wp, sp, x, c), 1)
-	mulAdd(out, xp, jtc(l, wn, sn, x, c), 1)
-	if hasNeg {
-		mulAdd(out, xn, jtc(l, wn, sp, x, c), 1)
-		mulAdd(out, xn, jtc(l, wp, sn, x, c), 1)
+	var out *tensor.T
+	term := func(xa, w, s *tensor.T) {
+		g := jtc(l, w, s, x, c)
+		out = mulAdd(out, xa, g, 1)
+		tensor.Recycle(g)
 	}
+	term(xp, wp, sp)
+	term(xp, wn, sn)
+	if hasNeg {
+		term(xn, wn, sp)
+		term(xn, wp, sn)
+		tensor.Recycle(xp)
+		tensor.Recycle(xn)
+	}
+	tensor.Recycle(sp)
+	tensor.Recycle(sn)
 	return out
 }
 
@@ -381,7 +425,7 @@ func (r *Gamma) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tens
 //
 //	[z⁺; z⁻] = P x⁺ + Q x⁻ + [ρ⁺(b); ρ⁻(b)],
 //	R_in = x⁺⊙Pᵀ[s⁺; s⁻] + x⁻⊙Qᵀ[s⁺; s⁻].
-func (r *Gamma) stacked(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, key string, rhoP, rhoN func(float32) float32, hasNeg bool) *tensor.T {
+func (r *Gamma) stacked(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, key string, rhoP, rhoN func(float32) float32, hasNeg bool, done func(*tensor.T)) *tensor.T {
 	wpn, bpn := c.stacked(l, key+"+-", rhoP, rhoN, r.ZeroBias)
 	var z *tensor.T
 	var wnp *tensor.T
@@ -407,6 +451,7 @@ func (r *Gamma) stacked(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, key str
 			zp[i], zn[i] = math.Float32frombits(q&pos), math.Float32frombits(q&neg)
 		}
 	}
+	giveUp(done, y, rel)
 	out := jtc(l, wpn, z, x, c)
 	if !hasNeg {
 		tensor.Recycle(z)
@@ -484,6 +529,10 @@ type AlphaBeta struct {
 
 // Relevance implements Rule.
 func (r *AlphaBeta) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	return r.relevance(l, x, y, rel, c, nil)
+}
+
+func (r *AlphaBeta) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done func(*tensor.T)) *tensor.T {
 	wp, bp := c.params(l, "pos", positive, r.ZeroBias)
 	wn, bn := c.params(l, "neg", negative, r.ZeroBias)
 	hasNeg := anyNegative(x)
@@ -491,21 +540,37 @@ func (r *AlphaBeta) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *
 	if hasNeg {
 		xp, xn = clampPos(x), clampNeg(x)
 	}
-	term := func(wa, wb, bias *tensor.T, scale float32, out *tensor.T) *tensor.T {
+	giveUp(done, y) // not needed
+	term := func(wa, wb, bias *tensor.T, scale float32, out *tensor.T, last bool) *tensor.T {
 		z := l.ForwardWith(xp, wa, bias)
 		if hasNeg {
-			addTo(z, l.ForwardWith(xn, wb, nil))
+			zn := l.ForwardWith(xn, wb, nil)
+			addTo(z, zn)
+			tensor.Recycle(zn)
 		}
 		s := div(rel, stab(z, Stabilizer))
-		out = mulAdd(out, xp, jt(l, wa, s, x), scale)
-		if hasNeg {
-			mulAdd(out, xn, jt(l, wb, s, x), scale)
+		tensor.Recycle(z)
+		if last {
+			giveUp(done, rel)
 		}
+		g := jtc(l, wa, s, x, c)
+		out = mulAdd(out, xp, g, scale)
+		tensor.Recycle(g)
+		if hasNeg {
+			g = jtc(l, wb, s, x, c)
+			mulAdd(out, xn, g, scale)
+			tensor.Recycle(g)
+		}
+		tensor.Recycle(s)
 		return out
 	}
-	out := term(wp, wn, bp, r.Alpha, nil)
+	out := term(wp, wn, bp, r.Alpha, nil, r.Beta == 0)
 	if r.Beta != 0 {
-		term(wn, wp, bn, -r.Beta, out)
+		term(wn, wp, bn, -r.Beta, out, true)
+	}
+	if hasNeg {
+		tensor.Recycle(xp)
+		tensor.Recycle(xn)
 	}
 	return out
 }
@@ -547,6 +612,10 @@ func bound(b *tensor.T, x *tensor.T) (*tensor.T, error) {
 // Relevance implements Rule. Bounds whose size fits neither one sample nor
 // the batch are rejected earlier by Check.
 func (r *ZBox) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	return r.relevance(l, x, y, rel, c, nil)
+}
+
+func (r *ZBox) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done func(*tensor.T)) *tensor.T {
 	w, b := c.params(l, "id", identity, r.ZeroBias)
 	wp, bp := c.params(l, "pos", positive, r.ZeroBias)
 	wn, bn := c.params(l, "neg", negative, r.ZeroBias)
@@ -569,6 +638,11 @@ func (r *ZBox) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tenso
 	for i, v := range z.Data {
 		s.Data[i] = rel.Data[i] / stabOne(v-(zl.Data[i]+zh.Data[i]))
 	}
+	tensor.Recycle(zh)
+	if z != y {
+		tensor.Recycle(z)
+	}
+	giveUp(done, y, rel)
 	out := jtc(l, w, s, x, c)
 	gp, gn := jtc(l, wp, s, x, c), jtc(l, wn, s, x, c)
 	for i, v := range x.Data {
@@ -577,6 +651,9 @@ func (r *ZBox) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tenso
 		o += -high.Data[i] * gn.Data[i]
 		out.Data[i] = o
 	}
+	tensor.Recycle(s)
+	tensor.Recycle(gp)
+	tensor.Recycle(gn)
 	return out
 }
 
@@ -598,10 +675,12 @@ type Flat struct{ spec }
 
 // Relevance implements Rule.
 func (r *Flat) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	return r.relevance(l, x, y, rel, c, nil)
+}
+
+func (r *Flat) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done func(*tensor.T)) *tensor.T {
 	w, _ := c.params(l, "ones", func(float32) float32 { return 1 }, true)
-	ones := mapT(x, func(float32) float32 { return 1 })
-	z := stab(l.ForwardWith(ones, w, nil), Stabilizer)
-	return jt(l, w, div(rel, z), x)
+	return ruleOnOnes(l, x, y, rel, w, nil, done)
 }
 
 // WSquare is the w² rule: inputs are replaced by ones, weights and biases
@@ -615,10 +694,27 @@ type WSquare struct {
 
 // Relevance implements Rule.
 func (r *WSquare) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	return r.relevance(l, x, y, rel, c, nil)
+}
+
+func (r *WSquare) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done func(*tensor.T)) *tensor.T {
 	w, b := c.params(l, "square", func(v float32) float32 { return v * v }, r.ZeroBias)
+	return ruleOnOnes(l, x, y, rel, w, b, done)
+}
+
+// ruleOnOnes computes R_j = Σ_k w_jk R_k / stab(Σ_j w_jk + b_k), the
+// generic rule with every input replaced by 1 (flat and w²).
+func ruleOnOnes(l nn.Affine, x, y, rel, w, b *tensor.T, done func(*tensor.T)) *tensor.T {
+	giveUp(done, y)
 	ones := mapT(x, func(float32) float32 { return 1 })
 	z := stab(l.ForwardWith(ones, w, b), Stabilizer)
-	return jt(l, w, div(rel, z), x)
+	tensor.Recycle(ones)
+	s := div(rel, z)
+	tensor.Recycle(z)
+	giveUp(done, rel)
+	out := jt(l, w, s, x)
+	tensor.Recycle(s)
+	return out
 }
 
 // Pass returns the output relevance unchanged (for layers whose input and
@@ -627,6 +723,10 @@ type Pass struct{ spec }
 
 // Relevance implements Rule.
 func (r *Pass) Relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache) *tensor.T {
+	return r.relevance(l, x, y, rel, c, nil)
+}
+
+func (r *Pass) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done func(*tensor.T)) *tensor.T {
 	if !tensor.SameShape(x.Shape, rel.Shape) {
 		panic("lrp: pass rule on a layer that changes the shape")
 	}
