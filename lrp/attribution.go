@@ -20,6 +20,57 @@ func (e *Explainer) Attribute(x *tensor.T, targets []int) (*Result, error) {
 	return e.Explain(x, Options{Targets: targets})
 }
 
+// AttributeInBatches calls a.Attribute on consecutive slices of at most
+// size samples of x (N×…) and joins their results, so that the memory an
+// attribution needs is bounded by size rather than by N. Targets are nil
+// (each sample's highest logit), one class for all samples, or one per
+// sample. Result.Values is not joined. Methods that draw random numbers
+// (Random, SmoothGrad) start their generator anew for every slice.
+func AttributeInBatches(a Attributor, x *tensor.T, targets []int, size int) (*Result, error) {
+	if size < 1 {
+		return nil, fmt.Errorf("lrp: batch size %d: must be at least 1", size)
+	}
+	if x.Dims() == 0 {
+		return nil, fmt.Errorf("lrp: input %s has no batch dimension", tensor.ShapeString(x.Shape))
+	}
+	n := x.Shape[0]
+	if n <= size {
+		return a.Attribute(x, targets)
+	}
+	if len(targets) > 1 && len(targets) != n {
+		return nil, fmt.Errorf("lrp: %d targets for %d inputs", len(targets), n)
+	}
+	per := x.Len() / n
+	var out *Result
+	for lo := 0; lo < n; lo += size {
+		hi := min(lo+size, n)
+		part := &tensor.T{Shape: append([]int{hi - lo}, x.Shape[1:]...), Data: x.Data[lo*per : hi*per]}
+		t := targets
+		if len(targets) > 1 {
+			t = targets[lo:hi]
+		}
+		res, err := a.Attribute(part, t)
+		if err != nil {
+			return nil, fmt.Errorf("samples %d to %d: %w", lo, hi-1, err)
+		}
+		if out == nil {
+			out = &Result{
+				Logits:    tensor.New(append([]int{n}, res.Logits.Shape[1:]...)...),
+				Relevance: tensor.New(append([]int{n}, res.Relevance.Shape[1:]...)...),
+			}
+		}
+		for _, c := range [][2]*tensor.T{{out.Logits, res.Logits}, {out.Relevance, res.Relevance}} {
+			k := c[0].Len() / n
+			if c[1].Len() != (hi-lo)*k {
+				return nil, fmt.Errorf("lrp: samples %d to %d: result %s does not fit %s", lo, hi-1, tensor.ShapeString(c[1].Shape), tensor.ShapeString(c[0].Shape))
+			}
+			copy(c[0].Data[lo*k:], c[1].Data)
+		}
+		out.Targets = append(out.Targets, res.Targets...)
+	}
+	return out, nil
+}
+
 // logitsValue returns the value id of the logits: the graph output, or the
 // input of a final Softmax.
 func logitsValue(g *nn.Graph) int {

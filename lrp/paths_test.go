@@ -1,6 +1,7 @@
 package lrp_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -78,5 +79,76 @@ func TestExplainPathsAgree(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestAttributeInBatches checks that explaining a batch in slices gives
+// each sample the relevance, logits and target of explaining it whole, and
+// that per-sample targets follow their samples.
+func TestAttributeInBatches(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	x := tensor.New(5, 3, 32, 32)
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	state, err := torchvision.RandomInit("resnet18", 10, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := torchvision.Build("resnet18", state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.InputShape = []int{-1, 3, 32, 32}
+	c, err := lrp.LookupComposite("epsilon-gamma-box")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := c.Build(g, lrp.Params{Low: tensor.FromData([]float32{-3}, 1), High: tensor.FromData([]float32{3}, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := lrp.NewExplainer(g, rm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, targets := range [][]int{nil, {7}, {1, 2, 3, 4, 5}} {
+		want, err := e.Attribute(x, targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 2, 5, 9} {
+			got, err := lrp.AttributeInBatches(e, x, targets, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Targets, want.Targets) {
+				t.Fatalf("targets %v, size %d: got targets %v, want %v", targets, size, got.Targets, want.Targets)
+			}
+			if !tensor.SameShape(got.Relevance.Shape, want.Relevance.Shape) || !tensor.SameShape(got.Logits.Shape, want.Logits.Shape) {
+				t.Fatalf("size %d: shapes %v %v, want %v %v", size, got.Relevance.Shape, got.Logits.Shape, want.Relevance.Shape, want.Logits.Shape)
+			}
+			// Stated tolerance: 1e-5 of the largest |value| of each sample
+			// (a convolution may sum in another order at another batch size).
+			for _, p := range [][2]*tensor.T{{got.Relevance, want.Relevance}, {got.Logits, want.Logits}} {
+				for n := range 5 {
+					a, b := p[0].Batch(n).Data, p[1].Batch(n).Data
+					var scale, diff float64
+					for i := range b {
+						scale = max(scale, math.Abs(float64(b[i])))
+						diff = max(diff, math.Abs(float64(a[i])-float64(b[i])))
+					}
+					if diff > 1e-5*scale {
+						t.Fatalf("targets %v, size %d, sample %d: max difference %g of max %g", targets, size, n, diff, scale)
+					}
+				}
+			}
+		}
+	}
+	if _, err := lrp.AttributeInBatches(e, x, []int{1, 2}, 2); err == nil {
+		t.Fatal("2 targets for 5 samples: no error")
+	}
+	if _, err := lrp.AttributeInBatches(e, x, nil, 0); err == nil {
+		t.Fatal("batch size 0: no error")
 	}
 }

@@ -23,13 +23,14 @@ type datasetFlags struct {
 	strict                    *bool
 }
 
-func addDatasetFlags(fs *flag.FlagSet) *datasetFlags {
+// addDatasetFlags adds the dataset flags; batch is --batch-size's default.
+func addDatasetFlags(fs *flag.FlagSet, batch int) *datasetFlags {
 	return &datasetFlags{
 		path:       fs.String("data", "", "dataset: an image folder (recursive, sorted; class sub-folders as in ImageNet's validation layout) or a list file of \"path [label]\" lines"),
 		classes:    fs.String("classes", "", "with --data: only these class folders (comma-separated)"),
 		classIndex: fs.String("class-index", "", "with --data: class-folder-to-index file (e.g. ImageNet synsets; default: sorted folder order)"),
 		limit:      fs.Int("limit", 0, "with --data: use at most this many images"),
-		batch:      fs.Int("batch-size", 16, "images per batch"),
+		batch:      fs.Int("batch-size", batch, "images per batch (memory grows with it)"),
 		strict:     fs.Bool("strict", false, "with --data: stop at an unreadable image instead of skipping it"),
 	}
 }

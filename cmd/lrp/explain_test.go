@@ -14,29 +14,35 @@ import (
 const lrpData = "../../lrp/testdata/models/"
 
 // End to end: the CLI's relevance for the epsilon-plus composite matches
-// the PyTorch golden of lrp/testdata.
+// the PyTorch golden of lrp/testdata, for the 2 inputs explained together
+// and one at a time.
 func TestExplainMatchesGolden(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "r.npy")
-	err := run([]string{"explain", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
-		"--composite", "epsilon-plus", "--out", out}, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := tensor.LoadNpy(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want, err := tensor.LoadNpy(lrpData + "vgg.epsilon-plus.relevance.npy")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var diff, scale float64
-	for i := range want.Data {
-		diff = max(diff, math.Abs(float64(got.Data[i]-want.Data[i])))
-		scale = max(scale, math.Abs(float64(want.Data[i])))
-	}
-	if diff > 1e-4*scale {
-		t.Errorf("relevance differs from the golden by %.3g × max|R|", diff/scale)
+	for _, batch := range []string{"8", "1"} {
+		out := filepath.Join(t.TempDir(), "r.npy")
+		err := run([]string{"explain", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
+			"--composite", "epsilon-plus", "--batch-size", batch, "--out", out}, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tensor.LoadNpy(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tensor.SameShape(got.Shape, want.Shape) {
+			t.Fatalf("--batch-size %s: relevance %v, want %v", batch, got.Shape, want.Shape)
+		}
+		var diff, scale float64
+		for i := range want.Data {
+			diff = max(diff, math.Abs(float64(got.Data[i]-want.Data[i])))
+			scale = max(scale, math.Abs(float64(want.Data[i])))
+		}
+		if diff > 1e-4*scale {
+			t.Errorf("--batch-size %s: relevance differs from the golden by %.3g × max|R|", batch, diff/scale)
+		}
 	}
 }
 
@@ -69,6 +75,7 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"--composite", "epsilon-gamma-box", "--low", "0", "--high", lrpData + "mlp.high.npy"}, "does not fit"},
 		{[]string{"--method", "magic"}, "unknown method"},
 		{nil, "needs --composite"},
+		{[]string{"--composite", "epsilon-plus", "--batch-size", "0"}, "--batch-size"},
 	} {
 		err := run(append(append([]string{}, base...), c.extra...), &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

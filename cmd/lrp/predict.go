@@ -85,7 +85,7 @@ func runPredict(args []string, stdout io.Writer) error {
 	top := fs.Int("top", 5, "number of classes to print per input")
 	out := fs.String("out", "", "write the logits N×K to this .npy file")
 	labelsFile := fs.String("labels", "", "class names, one per line, or \"imagenet\" for the embedded ImageNet names")
-	df := addDatasetFlags(fs)
+	df := addDatasetFlags(fs, 16)
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
