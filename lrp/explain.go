@@ -33,6 +33,8 @@ type Explainer struct {
 	// thesis is set when the rules follow the thesis code's convention.
 	thesis bool
 	cache  *ParamCache
+	// drop says, per value, whether the lean forward pass drops it.
+	drop []bool
 }
 
 // NewExplainer canonizes g and assigns the rules of m.
@@ -54,6 +56,7 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 		return nil, err
 	}
 	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules), cache: cache}
+	e.drop = e.leanDrops()
 	if e.thesis {
 		for i, r := range rules {
 			if _, ok := r.(thesisRule); r != nil && !ok {
@@ -141,12 +144,15 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 		if r == nil {
 			continue
 		}
+		pass := passesRelevance(n.Layer)
 		in := make([]*tensor.T, len(n.Inputs))
 		for k, v := range n.Inputs {
-			in[k] = e.value(vals, v)
+			if !pass {
+				in[k] = e.value(vals, v)
+			}
 		}
 		y := vals[n.Output()]
-		if y == nil && !passesRelevance(n.Layer) {
+		if y == nil && !pass && needsOutput(e.Rules[i]) {
 			y = e.value(vals, n.Output())
 		}
 		out := n.Output()
@@ -191,16 +197,60 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 	return res, nil
 }
 
-// forwardLean runs the graph like Graph.Forward but drops the outputs of
-// layers that pass relevance unchanged (ReLU, Clip, Identity) once no later
-// node of the forward pass reads them; value recomputes them from their
-// input when the relevance pass needs them. With VGG16 this keeps about
-// half the activations.
+// forwardLean runs the graph like Graph.Forward but drops the values the
+// relevance pass can do without (see leanDrops) once no later node of the
+// forward pass reads them. With VGG16 this keeps about half the
+// activations.
 func (e *Explainer) forwardLean(x *tensor.T) []*tensor.T {
+	return e.Graph.ForwardDropping(x, len(e.Graph.Nodes), func(v int) bool { return e.drop[v] })
+}
+
+// leanDrops returns, per value, whether forwardLean drops it:
+//
+//   - the output of a layer whose rule does not read it (needsOutput) when
+//     only layers that pass relevance unchanged read it: the relevance pass
+//     needs it nowhere (the box rule of the first layer, α-β, flat, w²);
+//   - the output of a layer that passes relevance unchanged (ReLU, Clip,
+//     Identity) unless its input is dropped: value recomputes it from its
+//     input when the relevance pass needs it.
+//
+// A ReLU whose input is dropped rectifies it in place.
+func (e *Explainer) leanDrops() []bool {
 	g := e.Graph
-	return g.ForwardDropping(x, len(g.Nodes), func(v int) bool {
-		return v != e.out && v != g.Output && passesRelevance(g.Nodes[v-1].Layer)
-	})
+	drop := make([]bool, g.NumValues())
+	keep := func(v int) bool { return v == 0 || v == e.out || v == g.Output }
+	readers := make([][]*nn.Node, g.NumValues())
+	for _, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			readers[v] = append(readers[v], n)
+		}
+	}
+	for v := 1; v < len(drop); v++ {
+		if r := e.Rules[v-1]; keep(v) || r == nil || needsOutput(r) || len(readers[v]) == 0 {
+			continue
+		}
+		drop[v] = true
+		for _, n := range readers[v] {
+			drop[v] = drop[v] && passesRelevance(n.Layer)
+		}
+	}
+	for v := 1; v < len(drop); v++ {
+		if n := g.Nodes[v-1]; !keep(v) && passesRelevance(n.Layer) {
+			drop[v] = !drop[n.Inputs[0]]
+		}
+	}
+	return drop
+}
+
+// needsOutput reports whether rule r reads the output y of its layer
+// (Rule.Relevance): the built-in rules that do not are given nil. A
+// missing rule (nil) stands for the layer's own relevance pass, which may.
+func needsOutput(r Rule) bool {
+	switch r.(type) {
+	case *ZBox, *AlphaBeta, *Flat, *WSquare, *Pass:
+		return false
+	}
+	return true
 }
 
 // value returns vals[v], recomputing it (and, recursively, its dropped
@@ -244,11 +294,12 @@ func (e *Explainer) propagate(n *nn.Node, in []*tensor.T, y, r *tensor.T, keep b
 	}
 	switch l := n.Layer.(type) {
 	case nn.ReLU, *nn.Clip, nn.Identity:
+		// Element-wise: the input has r's shape (and in holds nil).
 		if !keep {
 			// r is read by no other node: hand it on.
-			return []*tensor.T{r.Reshape(in[0].Shape...)}, nil
+			return []*tensor.T{r}, nil
 		}
-		return []*tensor.T{r.Clone().Reshape(in[0].Shape...)}, nil
+		return []*tensor.T{r.Clone()}, nil
 	case *nn.Binary:
 		return binaryRelevance(l, in, y, r), nil
 	}

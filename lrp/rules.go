@@ -23,7 +23,9 @@ const Stabilizer = 1e-6
 // several such terms (Zennit's BasicHook).
 type Rule interface {
 	// Relevance returns the input relevance for layer l, input x, output
-	// y = l(x) (with l's own parameters) and output relevance r.
+	// y = l(x) (with l's own parameters) and output relevance r. The
+	// Explainer passes y = nil to the built-in rules that do not read it
+	// (ZBox then computes l(x) itself); other rules always get y.
 	Relevance(l nn.Affine, x, y, r *tensor.T, c *ParamCache) *tensor.T
 	// String returns the rule in spec syntax, e.g. "gamma(0.25)".
 	String() string
@@ -45,7 +47,9 @@ func giveUp(done func(*tensor.T), ts ...*tensor.T) {
 		return
 	}
 	for _, t := range ts {
-		done(t)
+		if t != nil {
+			done(t)
+		}
 	}
 }
 
@@ -628,7 +632,7 @@ func (r *ZBox) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done f
 		panic("lrp: " + err.Error())
 	}
 	z := y
-	if r.ZeroBias {
+	if r.ZeroBias || y == nil {
 		z = l.ForwardWith(x, w, b)
 	}
 	zl := l.ForwardWith(low, wp, bp)
