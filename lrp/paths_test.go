@@ -19,34 +19,10 @@ import (
 // keeps every layer, on networks whose activations are large enough to be
 // recycled, over repeated calls.
 func TestExplainPathsAgree(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	x := tensor.New(2, 3, 64, 64)
-	for i := range x.Data {
-		x.Data[i] = float32(r.NormFloat64())
-	}
+	x := randomInput(1, 2, 64)
 	for _, arch := range []string{"resnet18"} {
-		state, err := torchvision.RandomInit(arch, 10, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := torchvision.Build(arch, state)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.InputShape = []int{-1, 3, 64, 64}
 		for _, comp := range []string{"epsilon-gamma-box", "epsilon-alpha2-beta1-flat"} {
-			c, err := lrp.LookupComposite(comp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rm, err := c.Build(g, lrp.Params{Low: tensor.FromData([]float32{-3}, 1), High: tensor.FromData([]float32{3}, 1)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := lrp.NewExplainer(g, rm)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := randomExplainer(t, arch, 3, 64, comp)
 			want, err := e.Explain(x, lrp.Options{Values: e.Graph.Forward(x)})
 			if err != nil {
 				t.Fatal(err)
@@ -86,32 +62,8 @@ func TestExplainPathsAgree(t *testing.T) {
 // each sample the relevance, logits and target of explaining it whole, and
 // that per-sample targets follow their samples.
 func TestAttributeInBatches(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	x := tensor.New(5, 3, 32, 32)
-	for i := range x.Data {
-		x.Data[i] = float32(r.NormFloat64())
-	}
-	state, err := torchvision.RandomInit("resnet18", 10, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := torchvision.Build("resnet18", state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.InputShape = []int{-1, 3, 32, 32}
-	c, err := lrp.LookupComposite("epsilon-gamma-box")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rm, err := c.Build(g, lrp.Params{Low: tensor.FromData([]float32{-3}, 1), High: tensor.FromData([]float32{3}, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := lrp.NewExplainer(g, rm)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := randomInput(3, 5, 32)
+	e := randomExplainer(t, "resnet18", 5, 32, "epsilon-gamma-box")
 	for _, targets := range [][]int{nil, {7}, {1, 2, 3, 4, 5}} {
 		want, err := e.Attribute(x, targets)
 		if err != nil {
@@ -151,4 +103,43 @@ func TestAttributeInBatches(t *testing.T) {
 	if _, err := lrp.AttributeInBatches(e, x, nil, 0); err == nil {
 		t.Fatal("batch size 0: no error")
 	}
+}
+
+// randomInput returns n standard-normal 3×size×size images.
+func randomInput(seed uint64, n, size int) *tensor.T {
+	r := rand.New(rand.NewPCG(seed, 2))
+	x := tensor.New(n, 3, size, size)
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	return x
+}
+
+// randomExplainer returns an explainer for the torchvision architecture
+// arch with random weights (10 classes) on size×size inputs, under the
+// named composite with box bounds ±3.
+func randomExplainer(t *testing.T, arch string, seed uint64, size int, composite string) *lrp.Explainer {
+	t.Helper()
+	state, err := torchvision.RandomInit(arch, 10, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := torchvision.Build(arch, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.InputShape = []int{-1, 3, size, size}
+	c, err := lrp.LookupComposite(composite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := c.Build(g, lrp.Params{Low: tensor.FromData([]float32{-3}, 1), High: tensor.FromData([]float32{3}, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := lrp.NewExplainer(g, rm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
