@@ -2,6 +2,7 @@ package lrp
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/xai-go/lrp/nn"
@@ -24,8 +25,7 @@ func (e *Explainer) Attribute(x *tensor.T, targets []int) (*Result, error) {
 // size samples of x (N×…) and joins their results, so that the memory an
 // attribution needs is bounded by size rather than by N. Targets are nil
 // (each sample's highest logit), one class for all samples, or one per
-// sample. Result.Values is not joined. Methods that draw random numbers
-// (Random, SmoothGrad) start their generator anew for every slice.
+// sample. Result.Values is not joined.
 func AttributeInBatches(a Attributor, x *tensor.T, targets []int, size int) (*Result, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("lrp: batch size %d: must be at least 1", size)
@@ -127,7 +127,7 @@ type SmoothGrad struct {
 	Graph   *nn.Graph
 	Samples int     // n (default 20)
 	Level   float64 // noise level (default 0.1)
-	Seed    uint64
+	Seed    uint64 // the noise depends on Seed and the sample, not the batch
 	Noise   *tensor.T
 }
 
@@ -147,8 +147,11 @@ func (a *SmoothGrad) Attribute(x *tensor.T, targets []int) (*Result, error) {
 	if level == 0 {
 		level = 0.1
 	}
-	rng := rand.New(rand.NewPCG(a.Seed, 0x5300d6))
 	per := x.Len() / x.Shape[0]
+	rngs := make([]*rand.Rand, x.Shape[0])
+	for s := range rngs {
+		rngs[s] = sampleRand(a.Seed, 0x5300d6, x.Data[s*per:(s+1)*per])
+	}
 	sum := tensor.New(x.Shape...)
 	var res *Result
 	for k := 0; k < n; k++ {
@@ -164,7 +167,7 @@ func (a *SmoothGrad) Attribute(x *tensor.T, targets []int) (*Result, error) {
 				lo, hi := minMax(x.Data[s*per : (s+1)*per])
 				sigma := level * float64(hi-lo)
 				for i := s * per; i < (s+1)*per; i++ {
-					xk.Data[i] += float32(rng.NormFloat64() * sigma)
+					xk.Data[i] += float32(rngs[s].NormFloat64() * sigma)
 				}
 			}
 		}
@@ -290,8 +293,9 @@ func (a *Occlusion) Attribute(x *tensor.T, targets []int) (*Result, error) {
 	return &Result{Logits: logits, Targets: t, Relevance: r}, nil
 }
 
-// Random attributes uniform random values in [0, 1) (seeded): the baseline
-// every explanation method should beat.
+// Random attributes uniform random values in [0, 1): the baseline every
+// explanation method should beat. The values depend on Seed and on the
+// sample, not on the batch it is in.
 type Random struct {
 	Graph *nn.Graph
 	Seed  uint64
@@ -307,10 +311,25 @@ func (a *Random) Attribute(x *tensor.T, targets []int) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rng := rand.New(rand.NewPCG(a.Seed, 0x7a4d0))
 	r := tensor.New(x.Shape...)
-	for i := range r.Data {
-		r.Data[i] = rng.Float32()
+	per := x.Len() / x.Shape[0]
+	for s := 0; s < x.Shape[0]; s++ {
+		rng := sampleRand(a.Seed, 0x7a4d0, x.Data[s*per:(s+1)*per])
+		for i := s * per; i < (s+1)*per; i++ {
+			r.Data[i] = rng.Float32()
+		}
 	}
 	return &Result{Logits: logits, Targets: t, Relevance: r}, nil
+}
+
+// sampleRand returns the random generator of one sample: seeded by seed,
+// the method's stream and a hash (FNV-1a) of the sample's values, so that
+// a sample draws the same numbers whatever batch and position it is
+// explained in, and different samples draw different ones.
+func sampleRand(seed, stream uint64, sample []float32) *rand.Rand {
+	h := uint64(14695981039346656037)
+	for _, v := range sample {
+		h = (h ^ uint64(math.Float32bits(v))) * 1099511628211
+	}
+	return rand.New(rand.NewPCG(seed, stream^h))
 }

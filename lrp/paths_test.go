@@ -97,6 +97,31 @@ func TestAttributeInBatches(t *testing.T) {
 			}
 		}
 	}
+	// Random baselines draw per sample: slicing changes nothing, and
+	// samples differ.
+	for _, a := range []lrp.Attributor{&lrp.Random{Graph: e.Graph, Seed: 9}, &lrp.SmoothGrad{Graph: e.Graph, Seed: 9, Samples: 3}} {
+		want, err := a.Attribute(x, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := lrp.AttributeInBatches(a, x, nil, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Exact for Random; SmoothGrad's gradients may sum in another
+		// order at another batch size (tolerance 1e-5 of max |R|).
+		var diff, scale float64
+		for i, v := range want.Relevance.Data {
+			scale = max(scale, math.Abs(float64(v)))
+			diff = max(diff, math.Abs(float64(got.Relevance.Data[i])-float64(v)))
+		}
+		if _, isRandom := a.(*lrp.Random); (isRandom && diff != 0) || diff > 1e-5*scale {
+			t.Errorf("%T: relevance in batches of 2 differs from the whole batch's by %g (max %g)", a, diff, scale)
+		}
+		if slices.Equal(want.Relevance.Batch(0).Data[:100], want.Relevance.Batch(2).Data[:100]) {
+			t.Errorf("%T: samples 0 and 2 got the same values", a)
+		}
+	}
 	if _, err := lrp.AttributeInBatches(e, x, []int{1, 2}, 2); err == nil {
 		t.Fatal("2 targets for 5 samples: no error")
 	}
