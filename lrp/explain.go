@@ -56,7 +56,13 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 		return nil, err
 	}
 	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules), cache: cache}
-	e.drop = e.leanDrops()
+	if e.thesis {
+		// The thesis form reads every layer's output (also the box
+		// rule's) and ReLU's gradient its input.
+		e.drop = e.leanDrops(func(Rule) bool { return true })
+	} else {
+		e.drop = e.leanDrops(needsOutput)
+	}
 	if e.thesis {
 		for i, r := range rules {
 			if _, ok := r.(thesisRule); r != nil && !ok {
@@ -121,9 +127,7 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 	}
 	vals := opt.Values
 	own := vals == nil // values computed here are recycled as they die
-	if own && e.thesis {
-		vals = e.Graph.Forward(x)
-	} else if own {
+	if own {
 		vals = e.forwardLean(x)
 	} else if len(vals) != e.Graph.NumValues() || vals[0] != x {
 		return nil, fmt.Errorf("lrp: Options.Values do not come from this graph's forward pass of x")
@@ -134,7 +138,7 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 		return nil, err
 	}
 	if e.thesis {
-		return &Result{Logits: logits, Targets: targets, Relevance: e.explainThesis(vals, targets)}, nil
+		return &Result{Logits: logits, Targets: targets, Relevance: e.explainThesis(vals, targets, own)}, nil
 	}
 	rel := make([]*tensor.T, len(vals))
 	rel[e.out] = oneHot(logits, targets, true)
@@ -207,7 +211,8 @@ func (e *Explainer) forwardLean(x *tensor.T) []*tensor.T {
 
 // leanDrops returns, per value, whether forwardLean drops it:
 //
-//   - the output of a layer whose rule does not read it (needsOutput) when
+//   - the output of a layer whose rule does not read it (needsOutput; the
+//     thesis form's rules all do) when
 //     only layers that pass relevance unchanged read it: the relevance pass
 //     needs it nowhere (the box rule of the first layer, α-β, flat, w²);
 //   - the output of a layer that passes relevance unchanged (ReLU, Clip,
@@ -215,7 +220,7 @@ func (e *Explainer) forwardLean(x *tensor.T) []*tensor.T {
 //     input when the relevance pass needs it.
 //
 // A ReLU whose input is dropped rectifies it in place.
-func (e *Explainer) leanDrops() []bool {
+func (e *Explainer) leanDrops(needsOutput func(Rule) bool) []bool {
 	g := e.Graph
 	drop := make([]bool, g.NumValues())
 	keep := func(v int) bool { return v == 0 || v == e.out || v == g.Output }

@@ -21,7 +21,7 @@ import (
 func TestExplainPathsAgree(t *testing.T) {
 	x := randomInput(1, 2, 64)
 	for _, arch := range []string{"resnet18"} {
-		for _, comp := range []string{"epsilon-gamma-box", "epsilon-alpha2-beta1-flat"} {
+		for _, comp := range []string{"epsilon-gamma-box", "epsilon-alpha2-beta1-flat", "lrp-tutorial"} {
 			e := randomExplainer(t, arch, 3, 64, comp)
 			want, err := e.Explain(x, lrp.Options{Values: e.Graph.Forward(x)})
 			if err != nil {

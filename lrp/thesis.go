@@ -22,14 +22,22 @@ type thesisRule interface {
 	thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (gx, bounds *tensor.T)
 }
 
-// scaled returns g ⊙ y / stab(z).
+// scaled returns g ⊙ y / stab(z), recycling z.
 func scaled(g, y, z *tensor.T) *tensor.T {
 	stab(z, Stabilizer)
-	s := tensor.New(g.Shape...)
+	s := tensor.Empty(g.Shape...)
 	for i := range s.Data {
 		s.Data[i] = g.Data[i] * y.Data[i] / z.Data[i]
 	}
+	tensor.Recycle(z)
 	return s
+}
+
+// jtcFree is jtc for a temporary s, which it recycles.
+func jtcFree(l nn.Affine, w, s, x *tensor.T, c *ParamCache) *tensor.T {
+	out := jtc(l, w, s, x, c)
+	tensor.Recycle(s)
+	return out
 }
 
 func (r *Epsilon) thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (*tensor.T, *tensor.T) {
@@ -40,14 +48,14 @@ func (r *Epsilon) thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (*te
 			z.Data[i] += r.Eps
 		}
 	}
-	return jt(l, w, scaled(g, y, z), x), nil
+	return jtcFree(l, w, scaled(g, y, z), x, c), nil
 }
 
 func (r *Gamma) thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (*tensor.T, *tensor.T) {
 	gm := r.Gamma
 	wp, bp := c.params(l, "gamma"+fmtFloat(gm)+"+", func(v float32) float32 { return v + gm*max(v, 0) }, r.ZeroBias)
 	z := l.ForwardWith(x, wp, bp)
-	return jt(l, wp, scaled(g, y, z), x), nil
+	return jtcFree(l, wp, scaled(g, y, z), x, c), nil
 }
 
 func (r *ZBox) thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (*tensor.T, *tensor.T) {
@@ -62,10 +70,16 @@ func (r *ZBox) thesisGrad(l nn.Affine, x, y, g *tensor.T, c *ParamCache) (*tenso
 	for i := range z.Data {
 		z.Data[i] -= zl.Data[i] + zh.Data[i]
 	}
+	tensor.Recycle(zl)
+	tensor.Recycle(zh)
 	s := scaled(g, y, z)
-	bounds := mulAdd(nil, low, jt(l, wp, s, x), -1)
-	mulAdd(bounds, high, jt(l, wn, s, x), -1)
-	return jt(l, w, s, x), bounds
+	gp := jtc(l, wp, s, x, c)
+	bounds := mulAdd(nil, low, gp, -1)
+	tensor.Recycle(gp)
+	gn := jtc(l, wn, s, x, c)
+	mulAdd(bounds, high, gn, -1)
+	tensor.Recycle(gn)
+	return jtcFree(l, w, s, x, c), bounds
 }
 
 // thesisMode reports whether the rules use the thesis convention.
@@ -85,8 +99,10 @@ func thesisMode(rules []Rule) bool {
 	return false
 }
 
-// explainThesis runs the thesis code's gradient formulation.
-func (e *Explainer) explainThesis(vals []*tensor.T, targets []int) *tensor.T {
+// explainThesis runs the thesis code's gradient formulation. With own,
+// vals come from forwardLean: dropped values are recomputed when needed,
+// and values and gradients are recycled once dead.
+func (e *Explainer) explainThesis(vals []*tensor.T, targets []int, own bool) *tensor.T {
 	grad := make([]*tensor.T, len(vals))
 	grad[e.out] = oneHot(vals[e.out], targets, false)
 	var boundRel *tensor.T
@@ -98,11 +114,16 @@ func (e *Explainer) explainThesis(vals []*tensor.T, targets []int) *tensor.T {
 		}
 		in := make([]*tensor.T, len(n.Inputs))
 		for k, v := range n.Inputs {
-			in[k] = vals[v]
+			in[k] = e.value(vals, v)
+		}
+		y := vals[n.Output()]
+		if y == nil && !passesRelevance(n.Layer) {
+			// ReLU, Clip and Identity do not read their output.
+			y = e.value(vals, n.Output())
 		}
 		var gin []*tensor.T
 		if r, ok := e.Rules[i].(thesisRule); ok {
-			gx, b := r.thesisGrad(n.Layer.(nn.Affine), in[0], vals[n.Output()], g, e.cache)
+			gx, b := r.thesisGrad(n.Layer.(nn.Affine), in[0], y, g, e.cache)
 			gin = []*tensor.T{gx}
 			if b != nil {
 				if boundRel == nil {
@@ -112,7 +133,7 @@ func (e *Explainer) explainThesis(vals []*tensor.T, targets []int) *tensor.T {
 				}
 			}
 		} else {
-			gin = n.Layer.Backward(in, vals[n.Output()], g)
+			gin = n.Layer.Backward(in, y, g)
 		}
 		for k, v := range n.Inputs {
 			if gin[k] == nil {
@@ -124,7 +145,10 @@ func (e *Explainer) explainThesis(vals []*tensor.T, targets []int) *tensor.T {
 				addTo(grad[v], gin[k])
 			}
 		}
-		grad[n.Output()] = nil
+		release(grad, n.Output(), grad, vals)
+		if own && n.Output() != e.out {
+			release(vals, n.Output(), grad, vals)
+		}
 	}
 	x := vals[0]
 	if grad[0] == nil {
