@@ -127,7 +127,7 @@ type SmoothGrad struct {
 	Graph   *nn.Graph
 	Samples int     // n (default 20)
 	Level   float64 // noise level (default 0.1)
-	Seed    uint64 // the noise depends on Seed and the sample, not the batch
+	Seed    uint64  // the noise depends on Seed and the sample, not the batch
 	Noise   *tensor.T
 }
 
