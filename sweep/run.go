@@ -169,7 +169,6 @@ func Run(c Config) error {
 		if err := cg.CheckInput(x.Shape); err != nil {
 			return fmt.Errorf("sweep: images %d-%d: %w", lo, hi-1, err)
 		}
-		vals := cg.Forward(x)
 		shared := &eval.SharedSteps{} // steps 0 and m+1, scored once per batch
 		names := make([]string, hi-lo)
 		for i := range names {
@@ -181,7 +180,7 @@ func Run(c Config) error {
 			if err != nil {
 				return err
 			}
-			res, err := e.Explain(x, lrp.Options{Values: vals})
+			res, err := e.Explain(x, lrp.Options{})
 			if err != nil {
 				return fmt.Errorf("sweep: grid point %s: %w", points[p].Label(c.Axes), err)
 			}
