@@ -58,13 +58,13 @@ func BenchmarkConv(b *testing.B) {
 		flops := 2 * float64(c.o*c.c*c.k*c.k) * float64(y.Len()/c.o)
 		b.Run(fmt.Sprintf("%s/forward", c.name), func(b *testing.B) {
 			for b.Loop() {
-				l.ForwardWith(x, l.W, l.B)
+				tensor.Recycle(l.ForwardWith(x, l.W, l.B))
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 		b.Run(fmt.Sprintf("%s/transposed", c.name), func(b *testing.B) {
 			for b.Loop() {
-				l.BackwardWith(y, l.W, x.Shape)
+				tensor.Recycle(l.BackwardWith(y, l.W, x.Shape))
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
