@@ -56,14 +56,11 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 		return nil, err
 	}
 	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules), cache: cache}
+	e.drop = e.leanDrops(needsOutput)
 	if e.thesis {
 		// The thesis form reads every layer's output (also the box
 		// rule's) and ReLU's gradient its input.
 		e.drop = e.leanDrops(func(Rule) bool { return true })
-	} else {
-		e.drop = e.leanDrops(needsOutput)
-	}
-	if e.thesis {
 		for i, r := range rules {
 			if _, ok := r.(thesisRule); r != nil && !ok {
 				return nil, fmt.Errorf("lrp: layer %d %q: rule %s has no thesis-code form; with thesis rules only zero, epsilon, gamma and zbox may be used", i, cg.Nodes[i].Name, r)
@@ -211,10 +208,10 @@ func (e *Explainer) forwardLean(x *tensor.T) []*tensor.T {
 
 // leanDrops returns, per value, whether forwardLean drops it:
 //
-//   - the output of a layer whose rule does not read it (needsOutput; the
-//     thesis form's rules all do) when
-//     only layers that pass relevance unchanged read it: the relevance pass
-//     needs it nowhere (the box rule of the first layer, α-β, flat, w²);
+//   - the output of a layer whose rule does not read it (needsOutput: the
+//     box rule of the first layer, α-β, flat, w²; in the thesis form every
+//     rule does) when only layers that pass relevance unchanged read it:
+//     the relevance pass needs it nowhere;
 //   - the output of a layer that passes relevance unchanged (ReLU, Clip,
 //     Identity) unless its input is dropped: value recomputes it from its
 //     input when the relevance pass needs it.
