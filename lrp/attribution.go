@@ -133,6 +133,9 @@ type SmoothGrad struct {
 
 // Attribute implements Attributor.
 func (a *SmoothGrad) Attribute(x *tensor.T, targets []int) (*Result, error) {
+	if err := a.Graph.CheckInput(x.Shape); err != nil {
+		return nil, fmt.Errorf("lrp: %w", err)
+	}
 	n := a.Samples
 	if a.Noise != nil {
 		n = a.Noise.Shape[0]

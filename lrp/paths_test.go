@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -167,4 +168,19 @@ func randomExplainer(t *testing.T, arch string, seed uint64, size int, composite
 		t.Fatal(err)
 	}
 	return e
+}
+
+// TestEmptyBatch checks that every attribution method refuses a batch of
+// no samples with an error instead of dividing by zero.
+func TestEmptyBatch(t *testing.T) {
+	e := randomExplainer(t, "resnet18", 5, 32, "epsilon-gamma-box")
+	x := tensor.New(0, 3, 32, 32)
+	for _, a := range []lrp.Attributor{e, &lrp.Random{Graph: e.Graph}, &lrp.SmoothGrad{Graph: e.Graph, Samples: 2},
+		&lrp.Gradient{Graph: e.Graph}, &lrp.IntegratedGradients{Graph: e.Graph, Steps: 2},
+		&lrp.Occlusion{Graph: e.Graph, Window: [2]int{8, 8}, Stride: [2]int{8, 8}}} {
+		_, err := lrp.AttributeInBatches(a, x, nil, 2)
+		if err == nil || !strings.Contains(err.Error(), "empty") {
+			t.Errorf("%T: error %v, want one saying the input is empty", a, err)
+		}
+	}
 }

@@ -103,8 +103,12 @@ func (g *Graph) Shapes(input []int) ([][]int, error) {
 }
 
 // CheckInput returns an error if x's shape does not fit the declared input
-// shape (free dimensions match anything) or the layers.
+// shape (free dimensions match anything) or the layers, or if x is empty
+// (a batch of no samples, or a zero-sized dimension).
 func (g *Graph) CheckInput(shape []int) error {
+	if len(shape) > 0 && tensor.Size(shape) == 0 {
+		return fmt.Errorf("input shape %s is empty: there is nothing to run the model on", tensor.ShapeString(shape))
+	}
 	if g.InputShape != nil {
 		ok := len(shape) == len(g.InputShape)
 		for i := 0; ok && i < len(shape); i++ {
