@@ -24,12 +24,7 @@ func (ReLU) OutputShape(in [][]int) ([]int, error) { return oneInputSame("ReLU",
 
 // Forward computes max(0, x).
 func (ReLU) Forward(in []*tensor.T) *tensor.T {
-	x := in[0]
-	y := tensor.Empty(x.Shape...)
-	parallelFor(len(x.Data), 1<<16, func(lo, hi int) {
-		reluMasked(y.Data[lo:hi], x.Data[lo:hi], x.Data[lo:hi])
-	})
-	return y
+	return rectify(tensor.Empty(in[0].Shape...), in[0])
 }
 
 // isReLU reports whether l is a ReLU.
@@ -39,11 +34,14 @@ func isReLU(l Layer) bool {
 }
 
 // reluInPlace sets x = max(x, 0) and returns x.
-func reluInPlace(x *tensor.T) *tensor.T {
+func reluInPlace(x *tensor.T) *tensor.T { return rectify(x, x) }
+
+// rectify sets dst = max(x, 0) (dst may be x) and returns dst.
+func rectify(dst, x *tensor.T) *tensor.T {
 	parallelFor(len(x.Data), 1<<16, func(lo, hi int) {
-		reluMasked(x.Data[lo:hi], x.Data[lo:hi], x.Data[lo:hi])
+		reluMasked(dst.Data[lo:hi], x.Data[lo:hi], x.Data[lo:hi])
 	})
-	return x
+	return dst
 }
 
 // reluMasked sets dst[i] = src[i] where x[i] > 0, else 0.

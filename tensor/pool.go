@@ -39,9 +39,9 @@ var pooled struct {
 // and empties t. The caller must hold the only reference to that memory:
 // neither t nor any tensor sharing its Data (a Reshape of it, a slice of
 // its Data) may be used afterwards. Small tensors are left to the garbage
-// collector; when the free list is full, its oldest buffers are (a pass
-// through a network frees the sizes that the next pass asks for first
-// last). Recycle(nil) does nothing.
+// collector; when the free list is full, its oldest buffers make room (a
+// pass through a network frees last the sizes that the next pass asks for
+// first). Recycle(nil) does nothing.
 func Recycle(t *T) {
 	if t == nil {
 		return
