@@ -56,11 +56,14 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 		return nil, err
 	}
 	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules), cache: cache}
-	e.drop = e.leanDrops(needsOutput)
+	reads := needsOutput
 	if e.thesis {
 		// The thesis form reads every layer's output (also the box
 		// rule's) and ReLU's gradient its input.
-		e.drop = e.leanDrops(func(Rule) bool { return true })
+		reads = func(Rule) bool { return true }
+	}
+	e.drop = e.leanDrops(reads)
+	if e.thesis {
 		for i, r := range rules {
 			if _, ok := r.(thesisRule); r != nil && !ok {
 				return nil, fmt.Errorf("lrp: layer %d %q: rule %s has no thesis-code form; with thesis rules only zero, epsilon, gamma and zbox may be used", i, cg.Nodes[i].Name, r)
