@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/xai-go/lrp/eval"
-	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 )

@@ -42,11 +42,11 @@ func TestParseAxis(t *testing.T) {
 
 func testConfig(t *testing.T, dir string) Config {
 	t.Helper()
-	g, err := onnx.Load("../lrp/testdata/models/vgg.onnx")
+	g, err := onnx.Load("../testdata/models/vgg.onnx")
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := tensor.LoadNpy("../lrp/testdata/models/vgg.input.npy")
+	x, err := tensor.LoadNpy("../testdata/models/vgg.input.npy")
 	if err != nil {
 		t.Fatal(err)
 	}

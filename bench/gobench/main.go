@@ -13,7 +13,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/onnx"
 	"github.com/xai-go/lrp/tensor"
 )

@@ -13,7 +13,7 @@ import (
 
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/eval"
-	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/tensor"
 	"github.com/xai-go/lrp/viz"
 )

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/xai-go/lrp/data"
-	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 	"github.com/xai-go/lrp/viz"

@@ -11,10 +11,10 @@ import (
 	"github.com/xai-go/lrp/tensor"
 )
 
-const lrpData = "../../lrp/testdata/models/"
+const lrpData = "../../testdata/models/"
 
 // End to end: the CLI's relevance for the epsilon-plus composite matches
-// the PyTorch golden of lrp/testdata, for the 2 inputs explained together
+// the PyTorch golden of testdata, for the 2 inputs explained together
 // and one at a time.
 func TestExplainMatchesGolden(t *testing.T) {
 	want, err := tensor.LoadNpy(lrpData + "vgg.epsilon-plus.relevance.npy")

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/onnx"
 	"github.com/xai-go/lrp/tensor"
@@ -502,13 +502,13 @@ type lrpRef struct {
 }
 
 // TestLRPResNetGolden explains the LRP reference ResNet
-// (lrp/testdata/models/resnet.onnx: torchvision's ResNet with one
+// (../../testdata/models/resnet.onnx: torchvision's ResNet with one
 // BasicBlock per layer; its state_dict rebuilt by testdata/gen.py), built
 // natively, with the epsilon-gamma-box composite and compares with the
 // reference relevance.
 func TestLRPResNetGolden(t *testing.T) {
 	m := readManifest(t)
-	dir := filepath.Join("..", "..", "lrp", "testdata")
+	dir := filepath.Join("..", "..", "testdata")
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -28,8 +28,8 @@ float32, see make_model) and writes
   ARCH.logits.npy     logits of a float64 copy of the model on input.npy (cast to float64), as float32
   resnet18.safetensors  resnet18's state_dict again, written by hand in the safetensors format
   input.npy           the shared seeded input, 2x3x64x72 float32 ((U[0,1) - mean) / std, ImageNet)
-  lrp_resnet.pth      the state_dict of lrp/testdata/models/resnet.onnx, rebuilt by importing
-                      lrp/testdata/gen_golden.py's make_model (same seeds); checked against the
+  lrp_resnet.pth      the state_dict of ../../testdata/models/resnet.onnx, rebuilt by importing
+                      ../../testdata/gen_golden.py's make_model (same seeds); checked against the
                       ONNX initializers (bit-exact) and the stored logits
   manifest.json       per architecture: files, the narrow model's leaf modules [(index, name, type)]
                       (model.modules() order filtered to leaves, as the thesis code's
@@ -296,19 +296,19 @@ def full_width(arch):
 
 
 # ----------------------------------------------------------------------------------------------
-# The LRP reference ResNet (lrp/testdata/models/resnet.onnx)
+# The LRP reference ResNet (../../testdata/models/resnet.onnx)
 # ----------------------------------------------------------------------------------------------
 
 def lrp_resnet():
     import onnx
     from onnx import numpy_helper
-    sys.path.insert(0, os.path.join(ROOT, "lrp", "testdata"))
+    sys.path.insert(0, os.path.join(ROOT, "testdata"))
     import gen_golden as gg
     model, _, x32 = gg.make_model("resnet", gg.MODELS["resnet"], gg.PARAM_SALT["resnet"])
     model = model.float().eval()
     sd = model.state_dict()
     # bit-exact against the committed ONNX file's initializers (exported without constant folding)
-    om = onnx.load(os.path.join(ROOT, "lrp", "testdata", "models", "resnet.onnx"))
+    om = onnx.load(os.path.join(ROOT, "testdata", "models", "resnet.onnx"))
     inits = {t.name: numpy_helper.to_array(t) for t in om.graph.initializer}
     n = 0
     for k, v in sd.items():
@@ -317,16 +317,16 @@ def lrp_resnet():
         assert k in inits, f"{k} not an initializer of resnet.onnx"
         assert np.array_equal(inits[k], v.numpy()), k
         n += 1
-    ref_in = np.load(os.path.join(ROOT, "lrp", "testdata", "models", "resnet.input.npy"))
+    ref_in = np.load(os.path.join(ROOT, "testdata", "models", "resnet.input.npy"))
     assert np.array_equal(ref_in, x32.numpy())
     with torch.no_grad():
         logits = copy.deepcopy(model).double()(x32.double())
-    ref = np.load(os.path.join(ROOT, "lrp", "testdata", "models", "resnet.logits.npy"))
+    ref = np.load(os.path.join(ROOT, "testdata", "models", "resnet.logits.npy"))
     assert np.array_equal(ref, logits.numpy().astype(np.float32)), (ref, logits)
     torch.save(sd, os.path.join(HERE, "lrp_resnet.pth"))
     print(f"lrp_resnet: {n} tensors equal to resnet.onnx's initializers; logits reproduced exactly")
     return {"state": "lrp_resnet.pth", "arch": "resnet18-like ResNet(BasicBlock, [1, 1, 1, 1]), widths 4/8/16/32",
-            "source": "lrp/testdata/gen_golden.py make_model('resnet', ...)", "checked_tensors": n,
+            "source": "testdata/gen_golden.py (repository root) make_model('resnet', ...)", "checked_tensors": n,
             "leaves": leaves(model)}
 
 

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/models/torchvision"
 	"github.com/xai-go/lrp/tensor"
 )

@@ -1,16 +1,16 @@
 #!/usr/bin/python3
 """Golden references for the Go LRP implementation (package lrp).
 
-Usage (from the repository root; writes lrp/testdata/models/ and lrp/testdata/manifest.json):
+Usage (from the repository root; writes testdata/models/ and testdata/manifest.json):
 
-    /usr/bin/python3 lrp/testdata/gen_golden.py
-    /usr/bin/python3 lrp/testdata/gen_golden.py --zennit-src /path/to/zennit/src --thesis-src /path/to/rodrigobdz-lrp
+    /usr/bin/python3 testdata/gen_golden.py
+    /usr/bin/python3 testdata/gen_golden.py --zennit-src /path/to/zennit/src --thesis-src /path/to/rodrigobdz-lrp
 
 Needs Debian's python3-torch (1.13), python3-torchvision (0.14), python3-onnx (1.12) and
 python3-numpy; they are installed for /usr/bin/python3 only.
 
 Everything here is an independent re-implementation written from the formulas in
-lrp/testdata/notes.md (Zennit's rule semantics, and the conventions of the thesis code
+testdata/notes.md (Zennit's rule semantics, and the conventions of the thesis code
 rodrigobdz/lrp); no code of either project is contained in this file.  The optional
 flags only *import* those projects (if you have a checkout) to cross-check the goldens:
 
@@ -1016,13 +1016,13 @@ def main():
         return rel(path)
 
     manifest = {
-        "generator": "lrp/testdata/gen_golden.py",
+        "generator": "testdata/gen_golden.py",
         "versions": {"python": sys.version.split()[0], "torch": torch.__version__,
                      "torchvision": torchvision.__version__, "onnx": onnx.__version__, "numpy": np.__version__},
-        "paths": "relative to the directory of this manifest (lrp/testdata); also inside rule specs",
+        "paths": "relative to the directory of this manifest (testdata); also inside rule specs",
         "sources": {"zennit": "github.com/chr5tphr/zennit 6204e31 (tag 1.0.0)",
                     "thesis": "github.com/rodrigobdz/lrp a2b6bd1",
-                    "notes": "lrp/testdata/notes.md"},
+                    "notes": "testdata/notes.md"},
         "cross_checks": {"zennit": bool(args.zennit_src), "thesis": bool(args.thesis_src)},
         "tolerance": {"criterion": "for every sample n: max|R_go[n] - R_ref[n]| <= tolerance_rel * max|R_ref[n]|",
                       "default": REL_TOL,

@@ -3,7 +3,7 @@ package lrp_test
 import (
 	"fmt"
 
-	"github.com/xai-go/lrp/lrp"
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 )
