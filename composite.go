@@ -149,3 +149,9 @@ func init() {
 				fmtFloat(float32(orDefault(p.Gamma, 0.25))), fmtFloat(float32(g2)), fmtFloat(float32(g3))), p, true)
 		}})
 }
+
+// DefaultComposite is the composite that commands use when they are given
+// no rule map: Zennit's epsilon-gamma-box (box rule on the input layer, γ on
+// the other convolutions, ε on the dense layers), the first one lrp demo
+// shows.
+const DefaultComposite = "epsilon-gamma-box"
