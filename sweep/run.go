@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xai-go/lrp/eval"
 	"github.com/xai-go/lrp"
+	"github.com/xai-go/lrp/eval"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 )

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/eval"
-	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/tensor"
 	"github.com/xai-go/lrp/viz"
 )

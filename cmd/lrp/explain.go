@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp"
+	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 	"github.com/xai-go/lrp/viz"
