@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/xai-go/lrp"
+	"github.com/xai-go/lrp/models/torchvision"
 	"github.com/xai-go/lrp/sweep"
 )
 
@@ -213,5 +214,49 @@ func TestSweepClasses(t *testing.T) {
 		"--out", filepath.Join(t.TempDir(), "s")}, &stdout)
 	if err == nil || !strings.Contains(err.Error(), "--classes axolotl") {
 		t.Errorf("unknown class: %v", err)
+	}
+}
+
+// --classes values that are no folder are looked up among the model's
+// class names: ImageNet's "axolotl" is class 29 (torchvision's
+// imagenet_classes order), whose synset folder is n01629819.
+func TestResolveClass(t *testing.T) {
+	folders := []string{"n01443537", "n01629819"}
+	index := map[string]int{"n01443537": 1, "n01629819": 29}
+	labels := torchvision.ImageNetClasses()
+	for _, c := range []struct{ value, want, err string }{
+		{"n01443537", "n01443537", ""},
+		{"axolotl", "n01629819", ""},
+		{"Axolotl", "n01629819", ""},
+		{"goldfish", "n01443537", ""},
+		{"tench", "", "class 0 (tench) has no folder"},
+		{"dragon", "", "neither a class folder nor a class name"},
+	} {
+		got, err := resolveClass(c.value, folders, index, labels)
+		if got != c.want || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%q: %q, %v; want %q, %q", c.value, got, err, c.want, c.err)
+		}
+	}
+}
+
+// explain and predict on more images than a batch log their progress.
+func TestProgressExplainPredict(t *testing.T) {
+	logs := captureProgress(t)
+	s := "../../models/samples/mnist/"
+	imgs := []string{s + "0-7.png", s + "1-2.png", s + "11-6.png"}
+	out := filepath.Join(t.TempDir(), "r.npy")
+	args := append([]string{"explain", "--model", "mnist", "--composite", "epsilon-gamma-box", "--batch-size", "2", "--out", out}, imgs...)
+	if err := run(args, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "lrp: 2/3 images") || !strings.Contains(logs.String(), "lrp: 3/3 images") {
+		t.Errorf("explain progress:\n%s", logs.String())
+	}
+	logs.Reset()
+	if err := run(append([]string{"predict", "--model", "mnist", "--batch-size", "2"}, imgs...), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "lrp: 3/3 images") {
+		t.Errorf("predict progress:\n%s", logs.String())
 	}
 }
