@@ -158,6 +158,9 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err := df.check(images); err != nil {
 		return err
 	}
+	if *df.normalization != "" && *input == "" {
+		return fmt.Errorf("--normalization applies to .npy input (images are normalized by --preprocess)")
+	}
 	g, err := mf.load()
 	if err != nil {
 		return err
@@ -222,11 +225,8 @@ func runExplain(args []string, stdout io.Writer) error {
 		return err
 	}
 	in = df.limitInputs(in)
-	if *df.normalization != "" {
+	if *df.normalization != "" && in.pre == nil {
 		// .npy input: the box rule's bounds come from this preprocessing.
-		if in.pre != nil {
-			return fmt.Errorf("--normalization applies to .npy input (images are normalized by --preprocess)")
-		}
 		p, err := data.Lookup(*df.normalization)
 		if err != nil {
 			return fmt.Errorf("--normalization: %w", err)

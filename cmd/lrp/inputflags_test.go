@@ -67,6 +67,14 @@ func TestFlagDomains(t *testing.T) {
 			}
 		}
 	}
+	err := run([]string{"explain", "--model", "mnist", "--normalization", "mnist", "--out", filepath.Join(dir, "x.npy")}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--normalization applies to .npy input") {
+		t.Errorf("explain --normalization on images: %v", err)
+	}
+	err = run([]string{"predict", "--model", "mnist", "--normalization", "mnist"}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--normalization applies to") {
+		t.Errorf("predict --normalization: %v", err)
+	}
 	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		t.Errorf("refused runs wrote %v", entries)
 	}
