@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/xai-go/lrp/nn"
@@ -273,5 +274,49 @@ func TestSharedSteps(t *testing.T) {
 	}
 	if _, err := Run(g, x, rel, []int{1, 1, 1}, Config{Patch: 2, Mode: Zero, Shared: shared}); err == nil {
 		t.Error("shared steps accepted other targets")
+	}
+}
+
+// DefaultPatch against its definition: the largest p ≤ 8 dividing the size.
+func TestDefaultPatch(t *testing.T) {
+	for size := 1; size <= 300; size++ {
+		want := 1
+		for p := 1; p <= 8; p++ {
+			if size%p == 0 {
+				want = p
+			}
+		}
+		if got := DefaultPatch(size); got != want {
+			t.Errorf("DefaultPatch(%d) = %d, want %d", size, got, want)
+		}
+	}
+	for _, c := range [][2]int{{224, 8}, {28, 7}, {32, 8}, {299, 1}} {
+		if got := DefaultPatch(c[0]); got != c[1] {
+			t.Errorf("DefaultPatch(%d) = %d, want %d", c[0], got, c[1])
+		}
+	}
+}
+
+// Validate refuses what Run refuses, before anything runs.
+func TestValidate(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		size int
+		want string
+	}{
+		{Config{}, 28, ""},
+		{Config{Patch: 4, Steps: 8}, 28, ""},
+		{Config{Patch: -1}, 28, "patch size -1"},
+		{Config{Patch: 8}, 28, "not divisible"},
+		{Config{Patch: 4, Steps: 9}, 28, "at most 8"},
+		{Config{Steps: -2}, 28, "-2 steps"},
+		{Config{MaxBatch: -1}, 28, "max batch -1"},
+		{Config{Mode: "smudge"}, 28, "smudge"},
+		{Config{}, 0, "image size 0"},
+	} {
+		err := c.cfg.Validate(c.size)
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v on %d: %v, want %q", c.cfg, c.size, err, c.want)
+		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 // Config sets up pixel flipping.
 type Config struct {
-	Patch int   // patch size p (default 8)
+	Patch int   // patch size p (default DefaultPatch of the image size)
 	Steps int   // steps S ≤ m+1 (default m+1: ends with the midpoint step)
 	Order Order // default MoRF
 	Mode  Mode  // default Inpaint
@@ -123,18 +123,58 @@ func (c *Config) check(x, r *tensor.T) (m int, err error) {
 	if h != w {
 		return 0, fmt.Errorf("eval: pixel flipping needs square inputs, got %dx%d", h, w)
 	}
-	if c.Patch == 0 {
-		c.Patch = 8
+	return c.resolve(w)
+}
+
+// Validate checks the configuration for square inputs of the given side
+// length as Run does, without running anything: a caller can refuse bad
+// settings before it writes any output. Zero fields stand for their
+// defaults; negative ones are errors.
+func (c Config) Validate(size int) error {
+	_, err := c.resolve(size)
+	return err
+}
+
+// DefaultPatch is the patch size used when Config.Patch is 0: 8, the
+// thesis' choice for 224×224 ImageNet inputs, when it divides the image
+// size, and otherwise the largest divisor of the size below 8 (7 for
+// 28×28, 1 for a prime size), so that the patches always tile the image.
+func DefaultPatch(size int) int {
+	for p := 8; p > 1; p-- {
+		if size%p == 0 {
+			return p
+		}
 	}
-	if c.Patch < 1 || w%c.Patch != 0 {
+	return 1
+}
+
+// resolve checks c for images of side w and fills defaults; it returns
+// the number of patches per side.
+func (c *Config) resolve(w int) (m int, err error) {
+	if w < 1 {
+		return 0, fmt.Errorf("eval: image size %d", w)
+	}
+	if c.Patch == 0 {
+		c.Patch = DefaultPatch(w)
+	}
+	if c.Patch < 0 {
+		return 0, fmt.Errorf("eval: patch size %d: must be at least 1", c.Patch)
+	}
+	if w%c.Patch != 0 {
 		return 0, fmt.Errorf("eval: image size %d is not divisible by the patch size %d", w, c.Patch)
 	}
 	m = w / c.Patch
 	if c.Steps == 0 {
 		c.Steps = m + 1
 	}
-	if c.Steps < 1 || c.Steps > m+1 {
+	if c.Steps < 0 {
+		return 0, fmt.Errorf("eval: %d steps: must be at least 1", c.Steps)
+	}
+	if c.Steps > m+1 {
 		return 0, fmt.Errorf("eval: %d steps requested; with %d patches per side at most %d are possible", c.Steps, m, m+1)
+	}
+	if c.MaxBatch < 0 {
+		return 0, fmt.Errorf("eval: max batch %d: must be at least 1", c.MaxBatch)
 	}
 	if c.Order == "" {
 		c.Order = MoRF

@@ -99,6 +99,11 @@ type Embedded struct {
 	// Lookup) that turns an image into the model's input: "mnist" or
 	// "fashion-mnist".
 	Preprocess string
+	// Patch is the pixel-flipping patch size that commands use for the
+	// model when none is given: 4, so a 28×28 digit is cut into 7×7
+	// patches and flipped in 8 steps (eval.DefaultPatch would give 7:
+	// 4×4 coarse patches in 5 steps).
+	Patch int
 
 	onnx string // the ONNX file
 }
@@ -110,6 +115,7 @@ var catalog = []Embedded{
 		Description: "VGG-like CNN trained on Fashion-MNIST (28×28 grayscale clothing images, 10 classes)",
 		Labels:      parseLabels(fashionLabels),
 		Preprocess:  FashionMNIST,
+		Patch:       4,
 		onnx:        fashionONNX,
 	},
 	{
@@ -117,6 +123,7 @@ var catalog = []Embedded{
 		Description: "VGG-like CNN trained on MNIST (28×28 grayscale handwritten digits, 10 classes)",
 		Labels:      parseLabels(mnistLabels),
 		Preprocess:  MNIST,
+		Patch:       4,
 		onnx:        mnistONNX,
 	},
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 
 	"github.com/xai-go/lrp/eval"
@@ -35,36 +36,92 @@ type Table struct {
 // unsharded run). It fails if the directories hold different settings, or
 // if any unit is missing or present twice.
 func Merge(dirs ...string) (*Table, error) {
+	settings, byUnit, err := load(dirs)
+	if err != nil {
+		return nil, err
+	}
+	return table(settings, byUnit, nil)
+}
+
+// ClassTable is the merged result of a sweep over the images of one class.
+type ClassTable struct {
+	Class string
+	*Table
+}
+
+// MergeByClass merges as Merge does and also splits the result by the
+// images' classes, which the sweep recorded (Config.Classes). Classes come
+// in sorted order, unlabelled images ("") under "unlabelled" last.
+func MergeByClass(dirs ...string) (all *Table, byClass []ClassTable, err error) {
+	settings, byUnit, err := load(dirs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if all, err = table(settings, byUnit, nil); err != nil {
+		return nil, nil, err
+	}
+	if len(settings.Classes) == 0 {
+		return nil, nil, fmt.Errorf("sweep: %s records no classes of its images (a sweep over labelled images records them)", dirs[0])
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, c := range settings.Classes {
+		if !seen[c] {
+			seen[c] = true
+			names = append(names, c)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if (names[i] == "") != (names[j] == "") {
+			return names[j] == ""
+		}
+		return names[i] < names[j]
+	})
+	for _, c := range names {
+		t, err := table(settings, byUnit, func(i int) bool { return i < len(settings.Classes) && settings.Classes[i] == c })
+		if err != nil {
+			return nil, nil, err
+		}
+		if c == "" {
+			c = "unlabelled"
+		}
+		byClass = append(byClass, ClassTable{Class: c, Table: t})
+	}
+	return all, byClass, nil
+}
+
+// load reads the settings and the finished units of results directories.
+func load(dirs []string) (*Settings, map[int]Record, error) {
 	if len(dirs) == 0 {
-		return nil, fmt.Errorf("sweep: no results directories")
+		return nil, nil, fmt.Errorf("sweep: no results directories")
 	}
 	var settings *Settings
 	byUnit := map[int]Record{}
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, "settings.json"))
 		if err != nil {
-			return nil, fmt.Errorf("sweep: %s is not a results directory: %w", d, err)
+			return nil, nil, fmt.Errorf("sweep: %s is not a results directory: %w", d, err)
 		}
 		var s Settings
 		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("sweep: %s/settings.json: %w", d, err)
+			return nil, nil, fmt.Errorf("sweep: %s/settings.json: %w", d, err)
 		}
 		shardless := s
 		shardless.Shards = 0
 		if settings == nil {
 			settings = &shardless
 		} else if !sameSettings(*settings, shardless) {
-			return nil, fmt.Errorf("sweep: %s holds results of different settings than %s", d, dirs[0])
+			return nil, nil, fmt.Errorf("sweep: %s holds results of different settings than %s", d, dirs[0])
 		}
 		files, _ := filepath.Glob(filepath.Join(d, "results-*-of-*.jsonl"))
 		for _, f := range files {
 			recs, err := readRecords(f)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for _, r := range recs {
 				if _, dup := byUnit[r.Unit]; dup {
-					return nil, fmt.Errorf("sweep: unit %d (grid point %d, batch %d) appears twice (again in %s)", r.Unit, r.Point, r.Batch, f)
+					return nil, nil, fmt.Errorf("sweep: unit %d (grid point %d, batch %d) appears twice (again in %s)", r.Unit, r.Point, r.Batch, f)
 				}
 				byUnit[r.Unit] = r
 			}
@@ -79,12 +136,20 @@ func Merge(dirs ...string) (*Table, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("sweep: %d of %d units are missing (first: unit %d = grid point %d, batch %d); run the missing shards or --resume",
+		return nil, nil, fmt.Errorf("sweep: %d of %d units are missing (first: unit %d = grid point %d, batch %d); run the missing shards or --resume",
 			len(missing), len(points)*batches, missing[0], missing[0]/batches, missing[0]%batches)
 	}
 	if len(byUnit) != len(points)*batches {
-		return nil, fmt.Errorf("sweep: %d units found, %d expected", len(byUnit), len(points)*batches)
+		return nil, nil, fmt.Errorf("sweep: %d units found, %d expected", len(byUnit), len(points)*batches)
 	}
+	return settings, byUnit, nil
+}
+
+// table computes the rows over the images keep accepts (all if nil), by
+// index in Settings.Images.
+func table(settings *Settings, byUnit map[int]Record, keep func(image int) bool) (*Table, error) {
+	points := Points(settings.Axes)
+	batches := (len(settings.Images) + settings.BatchSize - 1) / settings.BatchSize
 	t := &Table{Settings: *settings}
 	for p, pt := range points {
 		row := Row{Point: pt, AUC: map[string]float64{}, AUCStd: map[string]float64{}, AOPC: map[string]float64{}, Mean: map[string][]float64{}}
@@ -96,8 +161,14 @@ func Merge(dirs ...string) (*Table, error) {
 				if or == nil {
 					return nil, fmt.Errorf("sweep: unit %d lacks order %s", p*batches+b, o)
 				}
-				aucs = append(aucs, or.AUCs...)
-				for _, s := range or.Scores {
+				if len(or.AUCs) != len(or.Scores) {
+					return nil, fmt.Errorf("sweep: unit %d holds %d curves but %d AUCs", p*batches+b, len(or.Scores), len(or.AUCs))
+				}
+				for i, s := range or.Scores {
+					if keep != nil && !keep(b*settings.BatchSize+i) {
+						continue
+					}
+					aucs = append(aucs, or.AUCs[i])
 					if sum == nil {
 						sum = make([]float64, len(s))
 					}
@@ -163,6 +234,37 @@ func (t *Table) Best() (morf, lrf, abpc int) {
 // then the ABPC.
 func (t *Table) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
+	if err := cw.Write(t.header()); err != nil {
+		return err
+	}
+	if err := t.writeRows(cw, nil); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteClassCSV writes the per-class tables of MergeByClass as one CSV:
+// a first column "class", then WriteCSV's columns, the rows of one class
+// after the other (e.g. for pandas' groupby("class")).
+func WriteClassCSV(w io.Writer, tables []ClassTable) error {
+	if len(tables) == 0 {
+		return fmt.Errorf("sweep: no classes")
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(append([]string{"class"}, tables[0].header()...)); err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if err := t.writeRows(cw, []string{t.Class}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func (t *Table) header() []string {
 	header := []string{"point"}
 	for _, a := range t.Settings.Axes {
 		header = append(header, a.Name)
@@ -171,13 +273,14 @@ func (t *Table) WriteCSV(w io.Writer) error {
 	for _, o := range t.Settings.Orders {
 		header = append(header, "auc_"+string(o), "auc_std_"+string(o), "aopc_"+string(o))
 	}
-	header = append(header, "abpc")
-	if err := cw.Write(header); err != nil {
-		return err
-	}
+	return append(header, "abpc")
+}
+
+// writeRows writes one line per grid point, after the given first fields.
+func (t *Table) writeRows(cw *csv.Writer, first []string) error {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
 	for _, r := range t.Rows {
-		line := []string{strconv.Itoa(r.Point.Index)}
+		line := append(append([]string{}, first...), strconv.Itoa(r.Point.Index))
 		for _, a := range t.Settings.Axes {
 			line = append(line, f(r.Point.Values[a.Name]))
 		}
@@ -194,6 +297,5 @@ func (t *Table) WriteCSV(w io.Writer) error {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return nil
 }

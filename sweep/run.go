@@ -44,6 +44,10 @@ type Config struct {
 	// Resume continues a run whose results directory exists.
 	Resume   bool      `json:"-"`
 	Progress io.Writer `json:"-"`
+	// Classes, if set, holds the class name of every image of Source (""
+	// for unlabelled ones); settings.json records it so that results can
+	// be split by class (MergeByClass).
+	Classes []string `json:"-"`
 }
 
 // Settings is what settings.json records.
@@ -57,6 +61,7 @@ type Settings struct {
 	Eval      eval.Config  `json:"eval"`
 	Orders    []eval.Order `json:"orders"`
 	Shards    int          `json:"shards"`
+	Classes   []string     `json:"classes,omitempty"`
 }
 
 // OrderRecord holds one order's curves for the images of a unit.
@@ -85,7 +90,7 @@ func (c *Config) settings() Settings {
 	e := c.Eval
 	e.KeepInputs = false
 	return Settings{Model: c.Model, Composite: c.Template.Composite, Rules: c.Template.Rules, Axes: c.Axes,
-		Images: names, BatchSize: c.BatchSize, Eval: e, Orders: c.Orders, Shards: c.Shards}
+		Images: names, BatchSize: c.BatchSize, Eval: e, Orders: c.Orders, Shards: c.Shards, Classes: c.Classes}
 }
 
 // ShardFile is the results file of shard i of n.
@@ -107,6 +112,9 @@ func Run(c Config) error {
 	}
 	if len(c.Orders) == 0 {
 		return fmt.Errorf("sweep: no orders")
+	}
+	if c.Classes != nil && len(c.Classes) != c.Source.Len() {
+		return fmt.Errorf("sweep: %d classes for %d images", len(c.Classes), c.Source.Len())
 	}
 	if err := c.Template.Check(c.Axes); err != nil {
 		return err
@@ -221,18 +229,24 @@ func (c *Config) logf(format string, args ...any) {
 }
 
 // prepareDir creates the results directory or checks that an existing one
-// holds the same settings, and returns the units this shard finished.
+// holds the same settings, and returns the units this shard finished. A
+// directory whose settings.json no finished unit (of any shard) depends
+// on, left by a run that failed before finishing one, is free: its
+// settings are replaced.
 func (c *Config) prepareDir() (map[int]bool, error) {
 	want := c.settings()
 	path := filepath.Join(c.Dir, "settings.json")
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
+	write := func() (map[int]bool, error) {
 		if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 			return nil, err
 		}
 		out, _ := json.MarshalIndent(want, "", " ")
 		return map[int]bool{}, os.WriteFile(path, append(out, '\n'), 0o644)
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return write()
 	case err != nil:
 		return nil, err
 	}
@@ -241,6 +255,13 @@ func (c *Config) prepareDir() (map[int]bool, error) {
 		return nil, fmt.Errorf("sweep: %s: %w", path, err)
 	}
 	if !sameSettings(have, want) {
+		finished, err := anyRecords(c.Dir)
+		if err != nil {
+			return nil, err
+		}
+		if !finished {
+			return write()
+		}
 		return nil, fmt.Errorf("sweep: %s holds results of different settings; use another --out directory", c.Dir)
 	}
 	recs, err := readRecords(ShardFile(c.Dir, c.Shard, c.Shards))
@@ -255,6 +276,33 @@ func (c *Config) prepareDir() (map[int]bool, error) {
 		done[r.Unit] = true
 	}
 	return done, nil
+}
+
+// anyRecords reports whether a results file of any shard in dir holds a
+// finished unit.
+func anyRecords(dir string) (bool, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "results-*-of-*.jsonl"))
+	if err != nil {
+		return false, err
+	}
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return false, err
+		}
+		// A unit's line ends in a newline; a shorter file is a cut line.
+		if st.Size() == 0 {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false, err
+		}
+		if strings.IndexByte(string(b), '\n') >= 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func sameSettings(a, b Settings) bool {

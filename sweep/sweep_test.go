@@ -151,3 +151,100 @@ func TestBadTemplate(t *testing.T) {
 		t.Errorf("shard out of range: %v", err)
 	}
 }
+
+// A run that fails in its first unit leaves settings.json but no finished
+// unit; the corrected rerun in the same directory must not be refused.
+func TestFailedRunDoesNotLock(t *testing.T) {
+	dir := t.TempDir()
+	bad := testConfig(t, dir)
+	bad.Eval.Patch = 5 // 32×32 inputs: fails inside the first unit
+	if err := Run(bad); err == nil || !strings.Contains(err.Error(), "not divisible") {
+		t.Fatalf("patch 5 on 32×32: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "settings.json")); err != nil {
+		t.Fatal("the failed run wrote no settings.json; the test no longer tests the lock")
+	}
+	good := testConfig(t, dir)
+	if err := Run(good); err != nil {
+		t.Fatalf("corrected rerun: %v", err)
+	}
+	if got := csvOf(t, dir); strings.Count(got, "\n") != 1+4 {
+		t.Fatalf("table of the corrected run:\n%s", got)
+	}
+	if err := Run(bad); err == nil || !strings.Contains(err.Error(), "different settings") {
+		t.Errorf("other settings over finished units: %v", err)
+	}
+}
+
+// Split by class, the per-class tables partition the images: image counts
+// add up, and the image-weighted mean of the per-class AUCs and curves is
+// the overall one.
+func TestMergeByClass(t *testing.T) {
+	dir := t.TempDir()
+	c := testConfig(t, dir)
+	c.Classes = []string{"b", ""}
+	if err := Run(c); err != nil {
+		t.Fatal(err)
+	}
+	all, byClass, err := MergeByClass(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byClass) != 2 || byClass[0].Class != "b" || byClass[1].Class != "unlabelled" {
+		t.Fatalf("classes %v", byClass)
+	}
+	for i, r := range all.Rows {
+		n := 0
+		for _, o := range []string{"morf", "lrf"} {
+			sum, curve := 0.0, make([]float64, len(r.Mean[o]))
+			n = 0
+			for _, ct := range byClass {
+				cr := ct.Rows[i]
+				n += cr.Images
+				sum += cr.AUC[o] * float64(cr.Images)
+				for k, v := range cr.Mean[o] {
+					curve[k] += v * float64(cr.Images)
+				}
+			}
+			if d := sum/float64(n) - r.AUC[o]; d > 1e-9*(1+abs(r.AUC[o])) || -d > 1e-9*(1+abs(r.AUC[o])) {
+				t.Errorf("point %d %s: class-weighted AUC %g, overall %g", i, o, sum/float64(n), r.AUC[o])
+			}
+			for k, v := range curve {
+				if d := v/float64(n) - r.Mean[o][k]; d > 1e-9*(1+abs(v)) || -d > 1e-9*(1+abs(v)) {
+					t.Errorf("point %d %s step %d: %g vs %g", i, o, k, v/float64(n), r.Mean[o][k])
+				}
+			}
+		}
+		if n != r.Images || n != 2 {
+			t.Errorf("point %d: %d images in the classes, %d overall", i, n, r.Images)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteClassCSV(&b, byClass); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 1+2*4 || !strings.HasPrefix(lines[0], "class,point,gamma,epsilon,images") || !strings.HasPrefix(lines[1], "b,0,") {
+		t.Errorf("class CSV:\n%s", b.String())
+	}
+	// A sweep without classes cannot be split.
+	plain := t.TempDir()
+	if err := Run(testConfig(t, plain)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := MergeByClass(plain); err == nil || !strings.Contains(err.Error(), "records no classes") {
+		t.Errorf("MergeByClass without classes: %v", err)
+	}
+	bad := testConfig(t, t.TempDir())
+	bad.Classes = []string{"a"}
+	if err := Run(bad); err == nil || !strings.Contains(err.Error(), "1 classes for 2 images") {
+		t.Errorf("classes of the wrong length: %v", err)
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"github.com/xai-go/lrp/nn"
 	"io"
@@ -13,27 +12,9 @@ import (
 
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/models"
+	"github.com/xai-go/lrp/models/torchvision"
 	"github.com/xai-go/lrp/tensor"
 )
-
-// datasetFlags choose a dataset read in batches.
-type datasetFlags struct {
-	path, classes, classIndex *string
-	limit, batch              *int
-	strict                    *bool
-}
-
-// addDatasetFlags adds the dataset flags; batch is --batch-size's default.
-func addDatasetFlags(fs *flag.FlagSet, batch int) *datasetFlags {
-	return &datasetFlags{
-		path:       fs.String("data", "", "dataset: an image folder (recursive, sorted; class sub-folders as in ImageNet's validation layout) or a list file of \"path [label]\" lines"),
-		classes:    fs.String("classes", "", "with --data: only these class folders (comma-separated)"),
-		classIndex: fs.String("class-index", "", "with --data: class-folder-to-index file (e.g. ImageNet synsets; default: sorted folder order)"),
-		limit:      fs.Int("limit", 0, "with --data: use at most this many images"),
-		batch:      fs.Int("batch-size", batch, "images per batch (memory grows with it)"),
-		strict:     fs.Bool("strict", false, "with --data: stop at an unreadable image instead of skipping it"),
-	}
-}
 
 // dataset streams a dataset in preprocessed batches.
 type dataset struct {
@@ -47,20 +28,18 @@ type dataset struct {
 }
 
 func (f *datasetFlags) open(preprocess string, emb *models.Embedded) (*dataset, error) {
-	var opt data.ListOptions
-	opt.Limit = *f.limit
-	if *f.classes != "" {
-		opt.Classes = strings.Split(*f.classes, ",")
+	var labels []string
+	if emb != nil {
+		labels = emb.Labels
+	} else {
+		labels = torchvision.ImageNetClasses()
 	}
-	if *f.classIndex != "" {
-		m, err := data.ReadClassIndex(*f.classIndex)
-		if err != nil {
-			return nil, err
-		}
-		opt.ClassIndex = m
+	opt, err := f.listOptions(labels)
+	if err != nil {
+		return nil, err
 	}
 	if *f.batch < 1 {
-		return nil, fmt.Errorf("--batch-size must be at least 1")
+		return nil, fmt.Errorf("--batch-size %d: must be at least 1", *f.batch)
 	}
 	items, err := data.List(*f.path, opt)
 	if err != nil {
@@ -105,7 +84,7 @@ func (d *dataset) next(ctx context.Context) (*inputSet, []int, error) {
 				return nil, nil, err
 			}
 			d.skipped = append(d.skipped, it.Path)
-			fmt.Fprintf(os.Stderr, "lrp: skipping %v\n", err)
+			fmt.Fprintf(progressOutput, "lrp: skipping %v\n", err)
 			continue
 		}
 		items, names, labels = append(items, t), append(names, it.Path), append(labels, it.Label)
@@ -128,7 +107,7 @@ func (d *dataset) each(g *nn.Graph, fn func(in *inputSet, labels []int) error) e
 	for {
 		in, labels, err := d.next(ctx)
 		if ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "lrp: interrupted; keeping the finished images")
+			fmt.Fprintln(progressOutput, "lrp: interrupted; keeping the finished images")
 			return nil
 		}
 		if err != nil {
@@ -159,20 +138,40 @@ func (d *dataset) summary() string {
 	return s
 }
 
-// progress shows a bar on a terminal and plain log lines otherwise.
+// progressOutput receives progress bars and log lines (a variable so
+// that tests can read them).
+var progressOutput io.Writer = os.Stderr
+
+// progress shows a bar on a terminal and plain log lines otherwise, one
+// for every step reported, so that logs of batch jobs show that work
+// goes on.
 type progress struct {
-	w        io.Writer
-	tty      bool
-	total    int
-	n        int
-	start    time.Time
-	lastLine time.Time
+	w     io.Writer
+	tty   bool
+	what  string // what is counted, plural: "images"
+	total int
+	n     int
+	start time.Time
 }
 
-func newProgress(total int) *progress {
-	st, err := os.Stderr.Stat()
-	tty := err == nil && st.Mode()&os.ModeCharDevice != 0
-	return &progress{w: os.Stderr, tty: tty, total: total, start: time.Now()}
+// newProgress reports on progressOutput the progress of total images.
+func newProgress(total int) *progress { return newProgressOf(total, "images") }
+
+// newProgressOf reports the progress of total things of the given kind.
+func newProgressOf(total int, what string) *progress {
+	tty := false
+	if f, ok := progressOutput.(*os.File); ok {
+		st, err := f.Stat()
+		tty = err == nil && st.Mode()&os.ModeCharDevice != 0
+	}
+	return &progress{w: progressOutput, tty: tty, what: what, total: total, start: time.Now()}
+}
+
+// logf writes a line unless a bar is being drawn.
+func (p *progress) logf(format string, args ...any) {
+	if !p.tty {
+		fmt.Fprintf(p.w, "lrp: "+format+"\n", args...)
+	}
 }
 
 func (p *progress) add(n int) {
@@ -182,15 +181,12 @@ func (p *progress) add(n int) {
 	left := time.Duration(float64(p.total-p.n) / rate * float64(time.Second)).Round(time.Second)
 	if p.tty {
 		const width = 30
-		fill := width * p.n / max(p.total, 1)
-		fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %.1f img/s  %s left ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.n, p.total, rate, left)
+		fill := min(width*p.n/max(p.total, 1), width)
+		fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s  %.1f/s  %s left ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.n, p.total, p.what, rate, left)
 		if p.n >= p.total {
 			fmt.Fprintln(p.w)
 		}
 		return
 	}
-	if time.Since(p.lastLine) > 5*time.Second || p.n >= p.total {
-		fmt.Fprintf(p.w, "lrp: %d/%d images, %.1f img/s, %s left\n", p.n, p.total, rate, left)
-		p.lastLine = time.Now()
-	}
+	fmt.Fprintf(p.w, "lrp: %d/%d %s, %.2f/s, %s elapsed, %s left\n", p.n, p.total, p.what, rate, el.Round(time.Second), left)
 }

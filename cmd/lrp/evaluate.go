@@ -46,19 +46,12 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	fs := newFlags("evaluate", "--model M (--input x.npy | IMAGE...) (--relevance r.npy | --methods M1,M2 | explain flags) --out results.json")
 	mf := addModelFlags(fs)
 	model := mf.name
-	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
-	pre := fs.String("preprocess", "", "preprocessing for images (default imagenet)")
-	norm := fs.String("normalization", "", "preprocessing whose mean/std inpainting undoes for .npy input (default imagenet for 3 channels, mnist for 1)")
 	relevance := fs.String("relevance", "", "relevance N×C×H×W as .npy (instead of computing it)")
 	methods := fs.String("methods", "", "comma-separated methods to compare, e.g. lrp:epsilon-gamma-box,gradient,random (default: --method)")
 	method := fs.String("method", "lrp", "attribution method when --methods is not given")
-	patch := fs.Int("patch", 8, "patch size p")
-	steps := fs.Int("steps", 0, "perturbation steps (default m+1 = W/p + 1, ending with the midpoint step)")
-	perturb := fs.String("perturb", "inpaint", "how flipped patches are filled: "+modeNames())
-	orders := fs.String("order", "morf", "morf, lrf, random, or a comma-separated list")
-	seed := fs.Uint64("seed", 0, "seed for random orders, random perturbation and random attribution")
+	ef := addEvalFlags(fs)
+	orders, seed := ef.orders, ef.seed
 	target := fs.Int("target", -1, "class to explain and score (default: the predicted class)")
-	maxBatch := fs.Int("max-batch", 0, "inputs per forward pass when scoring (default: as many as keep the largest activation under 128 MB, at most 32)")
 	out := fs.String("out", "", "write the results as JSON to this file")
 	plotPath := fs.String("plot", "", "draw the curves into this PNG")
 	figures := fs.String("figures", "", "write figures into this directory: patches flipped per step, and for the first 4 inputs the heatmap beside the mask of flipped patches and the perturbed input at chosen steps")
@@ -67,6 +60,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	// Attributions are computed 8 images at a time: VGG16's take about
 	// 1.8 GB at batch 8.
 	df := addDatasetFlags(fs, 8)
+	input, pre, norm := df.input, df.preprocess, df.normalization
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -74,10 +68,10 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	if *df.batch < 1 {
-		return fmt.Errorf("--batch-size must be at least 1")
+	if err := df.check(images); err != nil {
+		return err
 	}
-	mode, orderList, err := parseFlipping(*perturb, *orders)
+	_, orderList, err := ef.check()
 	if err != nil {
 		return err
 	}
@@ -91,9 +85,6 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	var in *inputSet
 	var ds *dataset
 	if *df.path != "" {
-		if *input != "" || len(images) > 0 {
-			return fmt.Errorf("give --data, --input or image files, not several")
-		}
 		if ds, err = df.open(*pre, embeddedOf(*model)); err != nil {
 			return err
 		}
@@ -113,6 +104,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		if in, err = loadInputs(*input, images, *pre, embeddedOf(*model)); err != nil {
 			return err
 		}
+		in = df.limitInputs(in)
 		if err := g.CheckInput(in.x.Shape); err != nil {
 			return fmt.Errorf("model %s: %w", modelName(*model), err)
 		}
@@ -121,6 +113,31 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if in.x.Dims() != 4 {
+		return fmt.Errorf("pixel flipping needs N×C×H×W inputs, got %s", tensor.ShapeString(in.x.Shape))
+	}
+	ecfg, err := ef.config(in.x.Shape[3], embeddedOf(*model))
+	if err != nil {
+		return err
+	}
+	patch, mode := ecfg.Patch, ecfg.Mode
+	var rel *tensor.T
+	if *relevance != "" {
+		if rel, err = tensor.LoadNpy(*relevance); err != nil {
+			return err
+		}
+	}
+	list := *methods
+	if list == "" {
+		list = *method
+	}
+	nMethods := len(strings.Split(list, ","))
+	if rel != nil {
+		nMethods = 1
+	}
+	// Without --data, progress is counted in curves (inputs × methods ×
+	// orders); with --data, in images per batch.
+	var prog *progress
 	var targets []int
 	if *target >= 0 {
 		targets = []int{*target}
@@ -143,21 +160,19 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	// evaluateBatch attributes and flips one batch of inputs.
 	evaluateBatch := func(in *inputSet, offset int) error {
 		var attrs []attribution
-		if *relevance != "" {
-			r, err := tensor.LoadNpy(*relevance)
-			if err != nil {
-				return err
+		if rel != nil {
+			n := in.x.Shape[0]
+			if rel.Dims() < 1 || rel.Shape[0] < offset+n {
+				return fmt.Errorf("--relevance %s: shape %s does not match the %d inputs", *relevance, tensor.ShapeString(rel.Shape), offset+n)
 			}
+			per := rel.Len() / rel.Shape[0]
+			r := tensor.FromData(rel.Data[offset*per:(offset+n)*per], append([]int{n}, rel.Shape[1:]...)...)
 			t, err := predicted(g, in.x, targets)
 			if err != nil {
 				return err
 			}
 			attrs = append(attrs, attribution{"relevance:" + filepath.Base(*relevance), r, t})
 		} else {
-			list := *methods
-			if list == "" {
-				list = *method
-			}
 			for _, m := range strings.Split(list, ",") {
 				m = strings.TrimSpace(m)
 				a, err := newAttributor(m, g, rf, in, *seed)
@@ -184,12 +199,16 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				methodNames = append(methodNames, a.name)
 			}
 			for _, o := range orderList {
-				cfg := eval.Config{Patch: *patch, Steps: *steps, Order: o, Mode: mode, Seed: *seed,
-					MaxBatch: *maxBatch, Mean: mean, Std: std, KeepInputs: *saveSteps != "" || (*figures != "" && offset < 4),
-					Shared: shared[key]}
+				cfg := ecfg
+				cfg.Order, cfg.Mean, cfg.Std = o, mean, std
+				cfg.KeepInputs = *saveSteps != "" || (*figures != "" && offset < 4)
+				cfg.Shared = shared[key]
 				r, err := eval.Run(g, in.x, a.rel, a.targets, cfg)
 				if err != nil {
 					return fmt.Errorf("%s: %w", a.name, err)
+				}
+				if prog != nil {
+					prog.add(len(a.targets))
 				}
 				flips, stepsUsed = r.Flips, r.Config.Steps
 				ac := acc[a.name][o]
@@ -222,15 +241,26 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintln(stdout, ds.summary())
-	} else if err := evaluateBatch(in, 0); err != nil {
-		return err
+	} else {
+		n := in.x.Shape[0]
+		prog = newProgressOf(n*nMethods*len(orderList), "curves")
+		prog.logf("evaluating %d inputs × %d methods × %d orders (patch %d, %s), %d inputs at a time", n, nMethods, len(orderList), patch, mode, *df.batch)
+		per := in.x.Len() / n
+		for lo := 0; lo < n; lo += *df.batch {
+			hi := min(lo+*df.batch, n)
+			part := &inputSet{x: tensor.FromData(in.x.Data[lo*per:hi*per], append([]int{hi - lo}, in.x.Shape[1:]...)...),
+				names: in.names[lo:hi], pre: in.pre}
+			if err := evaluateBatch(part, lo); err != nil {
+				return err
+			}
+		}
 	}
 	if len(allNames) == 0 {
 		return fmt.Errorf("no image could be evaluated")
 	}
 	results := evalResults{Inputs: allNames, Flips: flips, Settings: map[string]any{
-		"model": modelName(*model), "patch": *patch, "perturb": string(mode), "orders": *orders, "steps": stepsUsed,
-		"seed": *seed, "max_batch": *maxBatch, "mean": mean, "std": std,
+		"model": modelName(*model), "patch": patch, "perturb": string(mode), "orders": *orders, "steps": stepsUsed,
+		"seed": *seed, "max_batch": ecfg.MaxBatch, "mean": mean, "std": std,
 	}}
 	var curves []viz.Curve
 	for _, name := range methodNames {
@@ -267,7 +297,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		}
 	}
 	if *plotPath != "" {
-		p, err := viz.PlotCurves(fmt.Sprintf("pixel flipping (%s, patch %d)", mode, *patch), curves)
+		p, err := viz.PlotCurves(fmt.Sprintf("pixel flipping (%s, patch %d)", mode, patch), curves)
 		if err != nil {
 			return err
 		}

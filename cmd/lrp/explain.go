@@ -136,8 +136,6 @@ func runExplain(args []string, stdout io.Writer) error {
 	fs := newFlags("explain", "--model M (--input x.npy | IMAGE...) [--composite NAME | --rules SPEC | --rules-file F] [--method lrp] --out r.npy|DIR")
 	mf := addModelFlags(fs)
 	model := mf.name
-	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
-	pre := fs.String("preprocess", "", "preprocessing for images (default imagenet)")
 	method := fs.String("method", "lrp", "lrp, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion or random")
 	target := fs.Int("target", -1, "class to explain (default: the predicted class of each input)")
 	out := fs.String("out", "", "write the relevance N×C×H×W to this .npy file, or into this directory with heatmap PNGs")
@@ -149,6 +147,7 @@ func runExplain(args []string, stdout io.Writer) error {
 	rf := addRuleFlags(fs)
 	// 8 images at a time: explaining VGG16 takes about 1.8 GB at batch 8.
 	df := addDatasetFlags(fs, 8)
+	input, pre := df.input, df.preprocess
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -156,8 +155,11 @@ func runExplain(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	if *df.batch < 1 {
-		return fmt.Errorf("--batch-size must be at least 1")
+	if err := df.check(images); err != nil {
+		return err
+	}
+	if *df.normalization != "" && *input == "" {
+		return fmt.Errorf("--normalization applies to .npy input (images are normalized by --preprocess)")
 	}
 	g, err := mf.load()
 	if err != nil {
@@ -174,10 +176,14 @@ func runExplain(args []string, stdout io.Writer) error {
 	if *target >= 0 {
 		targets = []int{*target}
 	}
+	var prog *progress // without --data: one step per batch of --batch-size
 	explainBatch := func(in *inputSet, out string, offset int) error {
 		a, err := newAttributor(*method, g, rf, in, *seed)
 		if err != nil {
 			return err
+		}
+		if prog != nil {
+			a = progressAttributor{a, prog}
 		}
 		res, err := lrp.AttributeInBatches(a, in.x, targets, *df.batch)
 		if err != nil {
@@ -190,9 +196,6 @@ func runExplain(args []string, stdout io.Writer) error {
 		return writeRelevance(out, in, res, o, *overlay, offset, stdout)
 	}
 	if *df.path != "" {
-		if *input != "" || len(images) > 0 {
-			return fmt.Errorf("give --data, --input or image files, not several")
-		}
 		if strings.HasSuffix(strings.ToLower(*out), ".npy") {
 			return fmt.Errorf("with --data, --out is a directory (relevance is written per batch)")
 		}
@@ -221,9 +224,19 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	in = df.limitInputs(in)
+	if *df.normalization != "" && in.pre == nil {
+		// .npy input: the box rule's bounds come from this preprocessing.
+		p, err := data.Lookup(*df.normalization)
+		if err != nil {
+			return fmt.Errorf("--normalization: %w", err)
+		}
+		in.pre = &p
+	}
 	if err := g.CheckInput(in.x.Shape); err != nil {
 		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
+	prog = newProgress(in.x.Shape[0])
 	return explainBatch(in, *out, -1)
 }
 

@@ -80,18 +80,20 @@ func runPredict(args []string, stdout io.Writer) error {
 	mf := addModelFlags(fs)
 	model := mf.name
 	fs.Uint64("seed", 0, "seed for --random-init")
-	input := fs.String("input", "", "input tensor N×C×H×W as .npy (already preprocessed)")
-	pre := fs.String("preprocess", "", "preprocessing for images: imagenet, imagenet-crop, ... (default imagenet; none for .npy)")
 	top := fs.Int("top", 5, "number of classes to print per input")
 	out := fs.String("out", "", "write the logits N×K to this .npy file")
 	labelsFile := fs.String("labels", "", "class names, one per line, or \"imagenet\" for the embedded ImageNet names")
 	df := addDatasetFlags(fs, 16)
+	input, pre := df.input, df.preprocess
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if *df.batch < 1 {
-		return fmt.Errorf("--batch-size must be at least 1")
+	if err := df.check(images); err != nil {
+		return err
+	}
+	if *df.normalization != "" {
+		return fmt.Errorf("--normalization applies to explain, evaluate and sweep")
 	}
 	if *out != "" {
 		if err := checkWritable(*out); err != nil {
@@ -118,15 +120,13 @@ func runPredict(args []string, stdout io.Writer) error {
 		labels = torchvision.ImageNetClasses()
 	}
 	if *df.path != "" {
-		if *input != "" || len(images) > 0 {
-			return fmt.Errorf("give --data, --input or image files, not several")
-		}
 		return predictDataset(g, df, *pre, emb, labels, *top, *out, stdout)
 	}
 	in, err := loadInputs(*input, images, *pre, emb)
 	if err != nil {
 		return err
 	}
+	in = df.limitInputs(in)
 	if err := g.CheckInput(in.x.Shape); err != nil {
 		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
@@ -198,6 +198,10 @@ func runBatched(g *nn.Graph, x *tensor.T, batch int) (*tensor.T, error) {
 	n := x.Shape[0]
 	per := x.Len() / n
 	var out *tensor.T
+	var prog *progress // only when there is more than one batch
+	if n > batch {
+		prog = newProgress(n)
+	}
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
 		xb := tensor.FromData(x.Data[lo*per:hi*per], append([]int{hi - lo}, x.Shape[1:]...)...)
@@ -206,6 +210,9 @@ func runBatched(g *nn.Graph, x *tensor.T, batch int) (*tensor.T, error) {
 			out = tensor.New(append([]int{n}, y.Shape[1:]...)...)
 		}
 		copy(out.Data[lo*(y.Len()/(hi-lo)):], y.Data)
+		if prog != nil {
+			prog.add(hi - lo)
+		}
 	}
 	return out, nil
 }

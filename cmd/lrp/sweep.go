@@ -9,8 +9,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/data"
-	"github.com/xai-go/lrp/eval"
+	"github.com/xai-go/lrp/models"
+	"github.com/xai-go/lrp/models/torchvision"
+	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/sweep"
 	"github.com/xai-go/lrp/tensor"
 )
@@ -25,31 +28,23 @@ func runSweep(args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "merge" {
 		return runSweepMerge(args[1:], stdout)
 	}
-	fs := newFlags("sweep", "--model M --data DIR|LIST (--preset NAME | --rules TEMPLATE) --grid 'gamma=0,logspace(-3,1,9)' … --out DIR")
+	fs := newFlags("sweep", "--model M (--data DIR|LIST | --input x.npy | IMAGE...) [--preset NAME | --rules TEMPLATE] --grid 'gamma=0,logspace(-3,1,9)' … --out DIR")
 	mf := addModelFlags(fs)
 	model := mf.name
-	dataPath := fs.String("data", "", "image folder (recursive, sorted) or list file")
-	input := fs.String("input", "", "or: input tensor N×C×H×W as .npy (already preprocessed)")
-	limit := fs.Int("limit", 0, "use at most this many images")
-	pre := fs.String("preprocess", "imagenet", "preprocessing for images")
-	norm := fs.String("normalization", "", "preprocessing whose mean/std inpainting undoes for .npy input")
-	preset := fs.String("preset", "", "composite or preset whose parameters the grid sets: "+strings.Join(compositeNames(), ", "))
+	df := addDatasetFlags(fs, 8)
+	ef := addEvalFlags(fs)
+	preset := fs.String("preset", "", "composite or preset whose parameters the grid sets (default "+lrp.DefaultComposite+" unless --rules): "+strings.Join(compositeNames(), ", "))
 	rules := fs.String("rules", "", "rule-map template with {name} placeholders, e.g. '0:zbox(low=-2.1179,high=2.64);1-16:gamma({gamma});17-:epsilon({epsilon})'")
 	var grids listFlag
 	fs.Var(&grids, "grid", "grid axis NAME=VALUES (repeatable); values: numbers, logspace(a,b,n), linspace(a,b,n)")
 	low := fs.String("low", "", "box-rule lower bound for presets (default: the preprocessing's image of 0)")
 	high := fs.String("high", "", "box-rule upper bound for presets (default: the preprocessing's image of 1)")
-	batch := fs.Int("batch-size", 8, "images per work unit")
-	patch := fs.Int("patch", 8, "patch size p")
-	steps := fs.Int("steps", 0, "perturbation steps (default m+1)")
-	perturb := fs.String("perturb", "inpaint", "how flipped patches are filled: "+modeNames())
-	orders := fs.String("order", "morf,lrf", "orders to evaluate")
-	seed := fs.Uint64("seed", 0, "seed")
-	maxBatch := fs.Int("max-batch", 0, "inputs per forward pass when scoring (default: as many as keep the largest activation under 128 MB, at most 32)")
 	out := fs.String("out", "", "results directory")
 	resume := fs.Bool("resume", false, "continue a run whose results directory exists")
+	byClass := fs.Bool("by-class", false, "also write table-by-class.csv (a class column) and per-class plots into class-NAME/")
 	shard := fs.String("shard", "", "this job's shard i/n (default: from SLURM_ARRAY_TASK_ID/COUNT, SGE_TASK_ID/LAST, or JOB_COMPLETION_INDEX with LRP_SHARDS)")
-	if _, err := parse(fs, args); err != nil {
+	images, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
 	if *out == "" {
@@ -57,6 +52,9 @@ func runSweep(args []string, stdout io.Writer) error {
 	}
 	if len(grids) == 0 {
 		return fmt.Errorf("give at least one --grid NAME=VALUES")
+	}
+	if err := df.check(images); err != nil {
+		return err
 	}
 	var axes []sweep.Axis
 	for _, g := range grids {
@@ -66,7 +64,7 @@ func runSweep(args []string, stdout io.Writer) error {
 		}
 		axes = append(axes, a)
 	}
-	mode, orderList, err := parseFlipping(*perturb, *orders)
+	_, orderList, err := ef.check()
 	if err != nil {
 		return err
 	}
@@ -74,35 +72,65 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defaultPreset := *preset == "" && *rules == ""
+	if defaultPreset {
+		*preset = lrp.DefaultComposite
+	}
 	g, err := mf.load()
 	if err != nil {
 		return err
 	}
+	emb := embeddedOf(*model)
 	var src sweep.Source
 	var in *inputSet
+	var classes []string
 	switch {
-	case *input != "" && *dataPath != "":
-		return fmt.Errorf("give either --data or --input")
-	case *input != "":
-		if in, err = loadInputs(*input, nil, "", nil); err != nil {
+	case *df.input != "":
+		if in, err = loadInputs(*df.input, nil, *df.preprocess, nil); err != nil {
 			return err
 		}
-		n := in.x.Shape[0]
-		if *limit > 0 && *limit < n {
-			n = *limit
+		in = df.limitInputs(in)
+		src = &sweep.TensorSource{X: in.x, Names: in.names}
+	case *df.path != "" || len(images) > 0:
+		pre := *df.preprocess
+		if pre == "" {
+			pre = "imagenet"
+			if emb != nil {
+				pre = emb.Preprocess
+			}
 		}
-		per := in.x.Len() / in.x.Shape[0]
-		x := tensor.FromData(in.x.Data[:n*per], append([]int{n}, in.x.Shape[1:]...)...)
-		src = &sweep.TensorSource{X: x, Names: in.names[:n]}
-		in.x = x
-	case *dataPath != "":
-		paths, err := sweep.ListImages(*dataPath, *limit)
+		p, err := data.Lookup(pre)
 		if err != nil {
 			return err
 		}
-		p, err := data.Lookup(*pre)
-		if err != nil {
+		var items []data.Item
+		if len(images) > 0 {
+			for _, path := range images {
+				items = append(items, data.Item{Path: path, Label: -1})
+			}
+		} else {
+			opt, err := df.listOptions(modelLabels(g, emb))
+			if err != nil {
+				return err
+			}
+			if items, err = data.List(*df.path, opt); err != nil {
+				return err
+			}
+		}
+		if items, err = readableImages(items, *df.strict || len(images) > 0); err != nil {
 			return err
+		}
+		paths := make([]string, len(items))
+		labelled := false
+		for i, it := range items {
+			paths[i] = it.Path
+			labelled = labelled || it.Label >= 0
+		}
+		if labelled {
+			labels := modelLabels(g, emb)
+			for _, it := range items {
+				classes = append(classes, className(it, *df.path, labels))
+			}
 		}
 		first, err := (&sweep.FileSource{Paths: paths[:1], Preprocess: p}).Batch(0, 1)
 		if err != nil {
@@ -111,22 +139,43 @@ func runSweep(args []string, stdout io.Writer) error {
 		src = &sweep.FileSource{Paths: paths, Preprocess: p}
 		in = &inputSet{x: first, names: paths[:1], pre: &p}
 	default:
-		emb := embeddedOf(*model)
 		if emb == nil {
-			return fmt.Errorf("give --data DIR|LIST or --input x.npy (only embedded models bring their own sample images)")
+			return fmt.Errorf("give --data DIR|LIST, --input x.npy or image files (only embedded models bring their own sample images)")
 		}
-		if in, err = sampleInputs(emb, emb.Preprocess); err != nil {
+		pre := *df.preprocess
+		if pre == "" {
+			pre = emb.Preprocess
+		}
+		if in, err = sampleInputs(emb, pre); err != nil {
 			return err
+		}
+		samples, err := emb.Samples()
+		if err != nil {
+			return err
+		}
+		for _, s := range samples {
+			classes = append(classes, emb.Labels[s.Label])
 		}
 		src = &sweep.TensorSource{X: in.x, Names: in.names}
 	}
-	mean, std, err := normalization(in, *norm)
+	if err := g.CheckInput(in.x.Shape); err != nil {
+		return fmt.Errorf("model %s: %w", modelName(*model), err)
+	}
+	if in.x.Dims() != 4 {
+		return fmt.Errorf("pixel flipping needs N×C×H×W inputs, got %s", tensor.ShapeString(in.x.Shape))
+	}
+	ecfg, err := ef.config(in.x.Shape[3], emb)
 	if err != nil {
 		return err
 	}
+	mean, std, err := normalization(in, *df.normalization)
+	if err != nil {
+		return err
+	}
+	ecfg.Mean, ecfg.Std = mean, std
 	if in.pre == nil {
 		// .npy input: box bounds from the normalization that produced it.
-		name := *norm
+		name := *df.normalization
 		if name == "" {
 			name = map[bool]string{true: "mnist", false: "imagenet"}[in.x.Shape[1] == 1]
 		}
@@ -145,9 +194,14 @@ func runSweep(args []string, stdout io.Writer) error {
 			return fmt.Errorf("--high: %w", err)
 		}
 	}
-	cfg := sweep.Config{Graph: g, Model: *model, Template: tmpl, Axes: axes, Source: src, BatchSize: *batch,
-		Eval:   eval.Config{Patch: *patch, Steps: *steps, Mode: mode, Seed: *seed, MaxBatch: *maxBatch, Mean: mean, Std: std},
-		Orders: orderList, Shard: si, Shards: sn, Dir: *out, Resume: *resume, Progress: os.Stderr}
+	if *byClass && classes == nil {
+		return fmt.Errorf("--by-class needs labelled images: --data with class folders or labels, or an embedded model's samples")
+	}
+	cfg := sweep.Config{Graph: g, Model: modelName(*model), Template: tmpl, Axes: axes, Source: src, BatchSize: *df.batch,
+		Eval: ecfg, Orders: orderList, Shard: si, Shards: sn, Dir: *out, Resume: *resume, Progress: progressOutput, Classes: classes}
+	if defaultPreset {
+		fmt.Fprintf(progressOutput, "lrp: no --preset or --rules: sweeping the default composite %s\n", *preset)
+	}
 	if err := sweep.Run(cfg); err != nil {
 		return err
 	}
@@ -155,7 +209,30 @@ func runSweep(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "shard %d/%d done; combine the shards with: lrp sweep merge DIR...\n", si, sn)
 		return nil
 	}
-	return summarize(stdout, *out, []string{*out})
+	return summarize(stdout, *out, []string{*out}, *byClass)
+}
+
+// modelLabels are the class names of the model's outputs when known: an
+// embedded model's, or ImageNet's for a model with 1000 outputs.
+func modelLabels(g *nn.Graph, emb *models.Embedded) []string {
+	if emb != nil {
+		return emb.Labels
+	}
+	in := append([]int(nil), g.InputShape...)
+	if len(in) == 0 {
+		return nil
+	}
+	in[0] = 1
+	for i := range in {
+		if in[i] < 1 {
+			return nil
+		}
+	}
+	shapes, err := g.Shapes(in)
+	if err != nil || tensor.Size(shapes[g.Output]) != 1000 {
+		return nil
+	}
+	return torchvision.ImageNetClasses()
 }
 
 func compositeNames() []string {
@@ -235,8 +312,9 @@ func shardOf(flag string, getenv func(string) string) (int, int, error) {
 }
 
 func runSweepMerge(args []string, stdout io.Writer) error {
-	fs := newFlags("sweep merge", "DIR... [--out DIR]")
+	fs := newFlags("sweep merge", "DIR... [--out DIR] [--by-class]")
 	out := fs.String("out", "", "write table.csv (and plots) into this directory (default: the first DIR)")
+	byClass := fs.Bool("by-class", false, "also write table-by-class.csv (a class column) and per-class plots into class-NAME/")
 	dirs, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -247,12 +325,21 @@ func runSweepMerge(args []string, stdout io.Writer) error {
 	if *out == "" {
 		*out = dirs[0]
 	}
-	return summarize(stdout, *out, dirs)
+	return summarize(stdout, *out, dirs, *byClass)
 }
 
-// summarize merges results, writes table.csv and prints the best points.
-func summarize(stdout io.Writer, out string, dirs []string) error {
-	t, err := sweep.Merge(dirs...)
+// summarize merges results, writes table.csv and prints the best points;
+// byClass adds table-by-class.csv and, per class, its best points and
+// plots in class-NAME/.
+func summarize(stdout io.Writer, out string, dirs []string, byClass bool) error {
+	var t *sweep.Table
+	var classes []sweep.ClassTable
+	var err error
+	if byClass {
+		t, classes, err = sweep.MergeByClass(dirs...)
+	} else {
+		t, err = sweep.Merge(dirs...)
+	}
 	if err != nil {
 		return err
 	}
@@ -267,19 +354,65 @@ func summarize(stdout io.Writer, out string, dirs []string) error {
 	if err := writeFileAtomic(table, b.Bytes()); err != nil {
 		return err
 	}
-	morf, lrf, abpc := t.Best()
 	fmt.Fprintf(stdout, "%d grid points × %d images; table: %s\n", len(t.Rows), t.Rows[0].Images, table)
+	printBest(stdout, t, "")
+	if err := plotSweep(t, out); err != nil {
+		return err
+	}
+	if !byClass {
+		return nil
+	}
+	b.Reset()
+	if err := sweep.WriteClassCSV(&b, classes); err != nil {
+		return err
+	}
+	table = filepath.Join(out, "table-by-class.csv")
+	if err := writeFileAtomic(table, b.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d classes; table: %s\n", len(classes), table)
+	for _, c := range classes {
+		printClassBest(stdout, c)
+		dir := filepath.Join(out, "class-"+safeName(c.Class))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := plotSweep(c.Table, dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printBest prints a table's best grid points, each line after prefix.
+func printBest(stdout io.Writer, t *sweep.Table, prefix string) {
+	morf, lrf, abpc := t.Best()
 	if morf >= 0 {
 		r := t.Rows[morf]
-		fmt.Fprintf(stdout, "best MoRF (lowest AUC %.4f ± %.4f): %s\n", r.AUC["morf"], r.AUCStd["morf"], r.Point.Label(t.Settings.Axes))
+		fmt.Fprintf(stdout, "%sbest MoRF (lowest AUC %.4f ± %.4f): %s\n", prefix, r.AUC["morf"], r.AUCStd["morf"], r.Point.Label(t.Settings.Axes))
 	}
 	if lrf >= 0 {
 		r := t.Rows[lrf]
-		fmt.Fprintf(stdout, "best LRF (highest AUC %.4f ± %.4f): %s\n", r.AUC["lrf"], r.AUCStd["lrf"], r.Point.Label(t.Settings.Axes))
+		fmt.Fprintf(stdout, "%sbest LRF (highest AUC %.4f ± %.4f): %s\n", prefix, r.AUC["lrf"], r.AUCStd["lrf"], r.Point.Label(t.Settings.Axes))
 	}
 	if abpc >= 0 {
 		r := t.Rows[abpc]
-		fmt.Fprintf(stdout, "best ABPC (%.4f): %s\n", *r.ABPC, r.Point.Label(t.Settings.Axes))
+		fmt.Fprintf(stdout, "%sbest ABPC (%.4f): %s\n", prefix, *r.ABPC, r.Point.Label(t.Settings.Axes))
 	}
-	return plotSweep(t, out)
+}
+
+// printClassBest prints one line per class: its best grid points.
+func printClassBest(stdout io.Writer, c sweep.ClassTable) {
+	morf, lrf, abpc := c.Best()
+	line := fmt.Sprintf("class %s (%d images):", c.Class, c.Rows[0].Images)
+	var parts []string
+	for _, b := range []struct {
+		what string
+		i    int
+	}{{"MoRF", morf}, {"LRF", lrf}, {"ABPC", abpc}} {
+		if b.i >= 0 {
+			parts = append(parts, fmt.Sprintf(" best %s %s", b.what, c.Rows[b.i].Point.Label(c.Settings.Axes)))
+		}
+	}
+	fmt.Fprintln(stdout, line+strings.Join(parts, ","))
 }
