@@ -189,6 +189,9 @@ func WriteWith(path string, write func(w io.Writer) error) (err error) {
 	if err := bw.Flush(); err != nil {
 		return fail(path, err)
 	}
+	if err := f.Sync(); err != nil {
+		return fail(path, err)
+	}
 	if err := f.Close(); err != nil {
 		return fail(path, err)
 	}
