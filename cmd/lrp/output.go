@@ -20,7 +20,7 @@ import (
 
 // errInterrupted is returned by a command that stopped early on Ctrl-C
 // after writing what it finished; main exits with status 130 for it.
-var errInterrupted = errors.New("interrupted; the finished part was written")
+var errInterrupted = errors.New("interrupted (what finished was written)")
 
 // exitCode is the process status for the error a command returned: 0 for
 // none (or a help request), 130 (128 + SIGINT) for an interrupted run, 2
