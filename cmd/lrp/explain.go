@@ -304,7 +304,7 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapO
 		if err := writeSidecar(out, side); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s (%s), targets %v\n", out, tensor.ShapeString(res.Relevance.Shape), res.Targets)
+		fmt.Fprintf(stdout, "wrote %s (%s) and %s, targets %v\n", out, tensor.ShapeString(res.Relevance.Shape), sidecarPath(out), res.Targets)
 		return nil
 	}
 	file := "relevance.npy"
@@ -341,7 +341,7 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapO
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s and %d heatmaps, targets %v\n", out, file, len(in.names), res.Targets)
+	fmt.Fprintf(stdout, "wrote %s: %s (with %s.json) and %d heatmaps, targets %v\n", out, file, file, len(in.names), res.Targets)
 	return nil
 }
 

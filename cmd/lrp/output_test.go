@@ -296,3 +296,34 @@ func TestRelevancePairing(t *testing.T) {
 		t.Errorf("no sidecar: error %v, stderr %q", runErr, msg)
 	}
 }
+
+// Every command checks its outputs before it opens the model (which does
+// not exist here) or reads any input.
+func TestOutputsCheckedBeforeWork(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.txt")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(file, "out")
+	missing := filepath.Join(dir, "missing.onnx")
+	for _, args := range [][]string{
+		{"predict", "--model", missing, "--input", lrpData + "vgg.input.npy", "--out", bad + ".npy"},
+		{"explain", "--model", missing, "--input", lrpData + "vgg.input.npy", "--composite", "epsilon-plus", "--out", bad},
+		{"evaluate", "--model", missing, "--input", lrpData + "vgg.input.npy", "--method", "random", "--out", bad + ".json"},
+		{"evaluate", "--model", missing, "--input", lrpData + "vgg.input.npy", "--method", "random", "--out", filepath.Join(dir, "r.json"), "--save-steps", bad},
+		{"sweep", "--model", missing, "--grid", "gamma=0,0.25", "--preset", "epsilon-gamma-box", "--out", bad},
+		{"sweep", "merge", dir, "--out", bad},
+		{"demo", "--model", "no-such-model", "--out", bad},
+		{"inpaint", "--image", missing, "--mask", missing, "--out", bad + ".png"},
+	} {
+		err := run(args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "cannot write "+bad) {
+			t.Errorf("%v: error %v, want one naming %s first", args, err, bad)
+		}
+	}
+	es, _ := os.ReadDir(dir)
+	if len(es) != 1 {
+		t.Errorf("%d entries left in %s, want only file.txt", len(es), dir)
+	}
+}
