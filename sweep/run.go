@@ -12,6 +12,7 @@ import (
 
 	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/eval"
+	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 )
@@ -139,7 +140,7 @@ func Run(c Config) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(ShardFile(c.Dir, c.Shard, c.Shards), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(ShardFile(c.Dir, c.Shard, c.Shards), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o666)
 	if err != nil {
 		return err
 	}
@@ -237,11 +238,8 @@ func (c *Config) prepareDir() (map[int]bool, error) {
 	want := c.settings()
 	path := filepath.Join(c.Dir, "settings.json")
 	write := func() (map[int]bool, error) {
-		if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-			return nil, err
-		}
 		out, _ := json.MarshalIndent(want, "", " ")
-		return map[int]bool{}, os.WriteFile(path, append(out, '\n'), 0o644)
+		return map[int]bool{}, outfile.Write(path, append(out, '\n'))
 	}
 	b, err := os.ReadFile(path)
 	switch {

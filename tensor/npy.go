@@ -8,10 +8,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/xai-go/lrp/internal/outfile"
 )
 
 // NumPy .npy format, as documented in numpy.lib.format:
@@ -407,42 +408,13 @@ func LoadNpy(path string) (*T, error) {
 }
 
 // SaveNpy writes t to the file at path in .npy format; see WriteNpy. It
-// writes a temporary file in the same directory and renames it to path, so
-// that path is either left as it was or holds the complete array. The file
-// is created with mode 0644.
-func SaveNpy(path string, t *T) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	w := bufio.NewWriterSize(f, npyChunk)
-	if err := writeNpy(w, t); err != nil {
-		return fmt.Errorf("npy: %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("npy: %s: writing: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+// writes through internal/outfile: a temporary file in the same directory
+// renamed to path when complete, so that path is either left as it was or
+// holds the complete array; the file is created with mode 0666 minus the
+// umask, missing parent directories are created, and anything at path
+// that is not a regular file (or a link to one) is refused.
+func SaveNpy(path string, t *T) error {
+	if err := outfile.WriteWith(path, func(w io.Writer) error { return writeNpy(w, t) }); err != nil {
 		return fmt.Errorf("npy: %w", err)
 	}
 	return nil

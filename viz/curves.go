@@ -3,8 +3,9 @@ package viz
 import (
 	"fmt"
 	"image/color"
-	"os"
-	"path/filepath"
+	"io"
+
+	"github.com/xai-go/lrp/internal/outfile"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -68,25 +69,15 @@ func points(y []float64) plotter.XYs {
 	return pts
 }
 
-// SavePlot writes a plot as a PNG of the given size in inches, through a
-// temporary file so a failed write leaves nothing behind.
+// SavePlot writes a plot as a PNG of the given size in inches, as SavePNG
+// writes images.
 func SavePlot(p *plot.Plot, path string, w, h float64) error {
 	wt, err := p.WriterTo(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch, "png")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plot-*.png")
-	if err != nil {
+	return outfile.WriteWith(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
 		return err
-	}
-	if _, err := wt.WriteTo(tmp); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }

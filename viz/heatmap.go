@@ -4,10 +4,10 @@ package viz
 import (
 	"image"
 	"image/png"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 
+	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/tensor"
 )
 
@@ -22,23 +22,12 @@ func Heatmap(r *tensor.T) *image.RGBA {
 	return img
 }
 
-// SavePNG writes img to path through a temporary file, so a failed write
-// leaves nothing behind.
+// SavePNG writes img to path as PNG through internal/outfile: a
+// temporary file renamed when complete (a failed write leaves nothing),
+// mode 0666 minus the umask, missing parent directories created, and only
+// a regular file (or a link to one) replaced.
 func SavePNG(path string, img image.Image) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".heatmap-*.png")
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(tmp, img); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return outfile.WriteWith(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // InputImage turns one normalized model input (C×H×W, C = 1 or 3) back

@@ -25,6 +25,8 @@ type dataset struct {
 	strict   bool
 	skipped  []string
 	progress *progress
+	// interrupted is set when Ctrl-C stopped each early.
+	interrupted bool
 }
 
 func (f *datasetFlags) open(preprocess string, emb *models.Embedded) (*dataset, error) {
@@ -100,7 +102,9 @@ func (d *dataset) next(ctx context.Context) (*inputSet, []int, error) {
 }
 
 // each calls fn for every batch, checking it against the model first.
-// Ctrl-C stops after the current batch; what fn finished stays.
+// Ctrl-C stops after the current batch; what fn finished stays, each
+// returns nil so the caller writes it, and stopped then returns
+// errInterrupted.
 func (d *dataset) each(g *nn.Graph, fn func(in *inputSet, labels []int) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -108,6 +112,7 @@ func (d *dataset) each(g *nn.Graph, fn func(in *inputSet, labels []int) error) e
 		in, labels, err := d.next(ctx)
 		if ctx.Err() != nil {
 			fmt.Fprintln(progressOutput, "lrp: interrupted; keeping the finished images")
+			d.interrupted = true
 			return nil
 		}
 		if err != nil {
@@ -124,6 +129,15 @@ func (d *dataset) each(g *nn.Graph, fn func(in *inputSet, labels []int) error) e
 		}
 		d.done(len(in.names))
 	}
+}
+
+// stopped returns errInterrupted if Ctrl-C stopped the run early: the
+// caller returns it after writing what finished, and lrp exits with 130.
+func (d *dataset) stopped() error {
+	if d.interrupted {
+		return errInterrupted
+	}
+	return nil
 }
 
 // done reports a finished batch of n images.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,10 +28,7 @@ func runDemo(args []string, stdout io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("cannot write %s: %w", *out, err)
-	}
-	if err := checkWritable(filepath.Join(*out, "report.html")); err != nil {
+	if err := checkOutputs([]string{filepath.Join(*out, "results.json"), filepath.Join(*out, "report.html")}, []string{*out}); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -86,12 +82,13 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 		return nil, err
 	}
 	dir := filepath.Join(out, emb.Name)
-	if err := os.MkdirAll(filepath.Join(dir, "heatmaps"), 0o755); err != nil {
-		return nil, err
-	}
 	logits := g.Run(in.x)
 	classes := logits.Len() / logits.Shape[0]
-	results := &evalResults{Inputs: in.names, Settings: map[string]any{"model": emb.Name, "patch": patch, "perturb": "inpaint"}}
+	ids := &inputsInfo{Source: "embedded samples"}
+	ids.add(in)
+	results := &evalResults{Tool: toolVersion(), Model: &modelInfo{Name: emb.Name}, Inputs: in.names, InputIdentity: ids,
+		Settings: map[string]any{"model": emb.Name, "patch": patch, "perturb": "inpaint", "orders": "morf,lrf",
+			"batch_size": len(in.names), "preprocess": in.pre.Name, "mean": mean, "std": std}}
 	rows := make([]viz.ReportRow, len(in.names))
 	for i, name := range in.names {
 		row := logits.Data[i*classes : (i+1)*classes]
@@ -114,17 +111,21 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 		if err != nil {
 			return nil, err
 		}
+		spec, err := describeMethod(m, g, rf, in, 1)
+		if err != nil {
+			return nil, err
+		}
 		res, err := a.Attribute(in.x, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
-		mr := &methodResult{Method: m, Targets: res.Targets, Orders: map[string]*orderResult{}}
+		mr := &methodResult{Method: m, Spec: spec, Targets: res.Targets, Orders: map[string]*orderResult{}}
 		for _, o := range []eval.Order{eval.MoRF, eval.LRF} {
 			r, err := eval.Run(g, in.x, res.Relevance, res.Targets, eval.Config{Patch: patch, Order: o, Mode: eval.Inpaint, Mean: mean, Std: std})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", m, err)
 			}
-			results.Flips = r.Flips
+			results.Flips, results.Settings["steps"], results.Settings["max_batch"] = r.Flips, r.Config.Steps, r.Config.MaxBatch
 			mr.Orders[string(o)] = &orderResult{Scores: r.Scores, Mean: r.Mean, AUC: r.AUC, AUCs: r.AUCs, AOPC: r.AOPC}
 			if o == eval.MoRF {
 				curves = append(curves, viz.Curve{Label: m, Scores: r.Scores, Mean: r.Mean, AUC: r.AUC})

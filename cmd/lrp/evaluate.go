@@ -1,12 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"image"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,11 +16,14 @@ import (
 	"github.com/xai-go/lrp/eval"
 	"github.com/xai-go/lrp/tensor"
 	"github.com/xai-go/lrp/viz"
+	"gonum.org/v1/plot"
 )
 
 // methodResult is one method's evaluation in results.json.
 type methodResult struct {
-	Method  string                  `json:"method"`
+	Method string `json:"method"`
+	// Spec records the composite or rules and their parameters.
+	Spec    *methodInfo             `json:"spec,omitempty"`
 	Targets []int                   `json:"targets"`
 	Orders  map[string]*orderResult `json:"orders"`
 	// ABPC = AUC(LRF) − AUC(MoRF) of the mean curves, when both ran.
@@ -36,10 +39,14 @@ type orderResult struct {
 }
 
 type evalResults struct {
-	Settings map[string]any  `json:"settings"`
-	Flips    []int           `json:"flips_per_step"`
-	Inputs   []string        `json:"inputs"`
-	Methods  []*methodResult `json:"methods"`
+	Tool     string         `json:"tool,omitempty"` // lrp's version (toolVersion)
+	Model    *modelInfo     `json:"model,omitempty"`
+	Settings map[string]any `json:"settings"`
+	Flips    []int          `json:"flips_per_step"`
+	Inputs   []string       `json:"inputs"`
+	// InputIdentity holds the SHA-256 of every preprocessed input.
+	InputIdentity *inputsInfo     `json:"input_identity,omitempty"`
+	Methods       []*methodResult `json:"methods"`
 }
 
 func runEvaluate(args []string, stdout io.Writer) error {
@@ -75,10 +82,18 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := checkWritable(*out); err != nil {
+	if err := checkOutputs([]string{*out, *plotPath}, []string{*figures, *saveSteps}); err != nil {
 		return err
 	}
 	g, err := mf.load()
+	if err != nil {
+		return err
+	}
+	mInfo, err := mf.info()
+	if err != nil {
+		return err
+	}
+	rel, err := loadRelevance(*relevance, *df.path != "")
 	if err != nil {
 		return err
 	}
@@ -121,12 +136,6 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		return err
 	}
 	patch, mode := ecfg.Patch, ecfg.Mode
-	var rel *tensor.T
-	if *relevance != "" {
-		if rel, err = tensor.LoadNpy(*relevance); err != nil {
-			return err
-		}
-	}
 	list := *methods
 	if list == "" {
 		list = *method
@@ -156,18 +165,17 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	acc := map[string]map[eval.Order]*accum{}
 	var allNames []string
 	var flips []int
-	stepsUsed := 0
+	stepsUsed, maxBatchUsed := 0, 0
+	ids := &inputsInfo{Source: inputSource(*input, *df.path)}
+	specs := map[string]*methodInfo{}
+	// figErr is the first figure that could not be written: the work goes
+	// on, results.json is written, and the error is reported at the end.
+	var figErr error
 	// evaluateBatch attributes and flips one batch of inputs.
 	evaluateBatch := func(in *inputSet, offset int) error {
 		var attrs []attribution
 		if rel != nil {
-			n := in.x.Shape[0]
-			if rel.Dims() < 1 || rel.Shape[0] < offset+n {
-				return fmt.Errorf("--relevance %s: shape %s does not match the %d inputs", *relevance, tensor.ShapeString(rel.Shape), offset+n)
-			}
-			per := rel.Len() / rel.Shape[0]
-			r := tensor.FromData(rel.Data[offset*per:(offset+n)*per], append([]int{n}, rel.Shape[1:]...)...)
-			t, err := predicted(g, in.x, targets)
+			r, t, err := rel.batch(in, offset, targets, func(x *tensor.T, t []int) ([]int, error) { return predicted(g, x, t) })
 			if err != nil {
 				return err
 			}
@@ -178,6 +186,11 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				a, err := newAttributor(m, g, rf, in, *seed)
 				if err != nil {
 					return err
+				}
+				if specs[m] == nil {
+					if specs[m], err = describeMethod(m, g, rf, in, *seed); err != nil {
+						return err
+					}
 				}
 				res, err := lrp.AttributeInBatches(a, in.x, targets, *df.batch)
 				if err != nil {
@@ -210,7 +223,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				if prog != nil {
 					prog.add(len(a.targets))
 				}
-				flips, stepsUsed = r.Flips, r.Config.Steps
+				flips, stepsUsed, maxBatchUsed = r.Flips, r.Config.Steps, max(maxBatchUsed, r.Config.MaxBatch)
 				ac := acc[a.name][o]
 				if ac == nil {
 					ac = &accum{}
@@ -220,19 +233,16 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				ac.targets = append(ac.targets, a.targets...)
 				ac.perturb += r.PerturbTime
 				ac.fwd += r.ForwardTime
-				if *saveSteps != "" {
-					if err := saveStepImages(*saveSteps, a.name, string(o), r, offset); err != nil {
-						return err
-					}
+				if *saveSteps != "" && figErr == nil {
+					figErr = saveStepImages(*saveSteps, a.name, string(o), r, offset)
 				}
-				if *figures != "" && offset < 4 {
-					if err := stepFigures(*figures, a.name, string(o), r, a.rel, offset); err != nil {
-						return err
-					}
+				if *figures != "" && offset < 4 && figErr == nil {
+					figErr = stepFigures(*figures, a.name, string(o), r, a.rel, offset)
 				}
 			}
 		}
 		allNames = append(allNames, in.names...)
+		ids.add(in)
 		return nil
 	}
 	if ds != nil {
@@ -258,13 +268,18 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if len(allNames) == 0 {
 		return fmt.Errorf("no image could be evaluated")
 	}
-	results := evalResults{Inputs: allNames, Flips: flips, Settings: map[string]any{
+	rel.checkCount(len(allNames), ds != nil && ds.interrupted)
+	results := evalResults{Tool: toolVersion(), Model: mInfo, Inputs: allNames, InputIdentity: ids, Flips: flips, Settings: map[string]any{
 		"model": modelName(*model), "patch": patch, "perturb": string(mode), "orders": *orders, "steps": stepsUsed,
-		"seed": *seed, "max_batch": ecfg.MaxBatch, "mean": mean, "std": std,
+		"seed": *seed, "max_batch": maxBatchUsed, "max_batch_flag": *ef.maxBatch, "batch_size": *df.batch, "mean": mean, "std": std,
+		"preprocess": ids.Preprocess, "normalization": *norm, "target": *target,
 	}}
+	if rel != nil {
+		results.Settings["relevance"], results.Settings["relevance_sha256"] = *relevance, rel.sha256
+	}
 	var curves []viz.Curve
 	for _, name := range methodNames {
-		mr := &methodResult{Method: name, Orders: map[string]*orderResult{}}
+		mr := &methodResult{Method: name, Spec: specs[name], Orders: map[string]*orderResult{}}
 		for _, o := range orderList {
 			ac := acc[name][o]
 			mr.Targets = ac.targets
@@ -287,29 +302,39 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		}
 		results.Methods = append(results.Methods, mr)
 	}
-	if *figures != "" {
-		p, err := viz.PlotFlips(flips)
-		if err != nil {
-			return err
-		}
-		if err := viz.SavePlot(p, filepath.Join(*figures, "flips-per-step.png"), 6, 4); err != nil {
-			return err
-		}
-	}
-	if *plotPath != "" {
-		p, err := viz.PlotCurves(fmt.Sprintf("pixel flipping (%s, patch %d)", mode, patch), curves)
-		if err != nil {
-			return err
-		}
-		if err := viz.SavePlot(p, *plotPath, 7, 5); err != nil {
-			return err
-		}
-	}
+	// results.json first: a figure that fails later does not lose it.
 	b, err := json.MarshalIndent(results, "", " ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(*out, append(b, '\n'))
+	if err := writeFileAtomic(*out, append(b, '\n')); err != nil {
+		return err
+	}
+	if *figures != "" && figErr == nil {
+		figErr = savePlot(func() (*plot.Plot, error) { return viz.PlotFlips(flips) }, filepath.Join(*figures, "flips-per-step.png"), 6, 4)
+	}
+	if *plotPath != "" {
+		err := savePlot(func() (*plot.Plot, error) {
+			return viz.PlotCurves(fmt.Sprintf("pixel flipping (%s, patch %d)", mode, patch), curves)
+		}, *plotPath, 7, 5)
+		figErr = cmp.Or(figErr, err)
+	}
+	if figErr != nil {
+		return fmt.Errorf("%s was written, but a figure failed: %w", *out, figErr)
+	}
+	if ds != nil {
+		return ds.stopped()
+	}
+	return nil
+}
+
+// savePlot draws a plot and writes it as a PNG of w×h inches.
+func savePlot(draw func() (*plot.Plot, error), path string, w, h float64) error {
+	p, err := draw()
+	if err != nil {
+		return err
+	}
+	return viz.SavePlot(p, path, w, h)
 }
 
 func modeNames() string {
@@ -375,41 +400,9 @@ func predicted(g interface{ Run(*tensor.T) *tensor.T }, x *tensor.T, targets []i
 	return t, nil
 }
 
-// checkWritable fails early if the output file's directory cannot be
-// written, before any work starts.
-func checkWritable(path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".lrp-check-*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
-// writeFileAtomic writes through a temporary file and a rename.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".lrp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
 // saveStepImages writes DIR/METHOD-ORDER/INPUT-stepKK.png for every step.
 func saveStepImages(dir, method, order string, r *eval.Result, offset int) error {
 	sub := filepath.Join(dir, strings.NewReplacer(":", "-", "/", "-").Replace(method)+"-"+order)
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		return err
-	}
 	for k, xs := range r.Inputs {
 		for n := 0; n < xs.Shape[0]; n++ {
 			path := filepath.Join(sub, fmt.Sprintf("input%03d-step%02d.png", offset+n, k))
@@ -425,9 +418,6 @@ func saveStepImages(dir, method, order string, r *eval.Result, offset int) error
 // offset+n < 4), one row: heatmap, then the mask of flipped patches and
 // the perturbed input at steps 0, ¼, ½, ¾ of the way and the last.
 func stepFigures(dir, method, order string, r *eval.Result, rel *tensor.T, offset int) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	S := len(r.Inputs) - 1
 	steps := []int{0, S / 4, S / 2, 3 * S / 4, S}
 	for n := 0; n < r.Inputs[0].Shape[0] && offset+n < 4; n++ {

@@ -41,6 +41,9 @@ func TestEvaluate(t *testing.T) {
 
 func TestEvaluateBadInput(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/file.txt", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	base := []string{"evaluate", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy", "--method", "random"}
 	for _, c := range []struct {
 		extra []string
@@ -50,7 +53,10 @@ func TestEvaluateBadInput(t *testing.T) {
 		{[]string{"--patch", "4", "--steps", "20", "--out", dir + "/r.json"}, "at most 9"},
 		{[]string{"--perturb", "smudge", "--out", dir + "/r.json"}, "unknown perturbation"},
 		{[]string{"--order", "best", "--out", dir + "/r.json"}, "unknown order"},
-		{[]string{"--out", dir + "/missing/r.json"}, "cannot write"},
+		{[]string{"--out", dir + "/file.txt/r.json"}, "cannot write " + dir + "/file.txt/r.json"},
+		{[]string{"--out", dir + "/r.json", "--plot", dir + "/file.txt/c.png"}, "cannot write " + dir + "/file.txt/c.png"},
+		{[]string{"--out", dir + "/r.json", "--figures", dir + "/file.txt/fig"}, "cannot write " + dir + "/file.txt/fig"},
+		{[]string{"--out", dir + "/r.json", "--save-steps", dir + "/file.txt"}, "cannot write " + dir + "/file.txt"},
 		{[]string{"--relevance", lrpData + "mlp.zero.relevance.npy", "--out", dir + "/r.json"}, "does not match"},
 	} {
 		err := run(append(append([]string{}, base...), c.extra...), &bytes.Buffer{})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/data"
+	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 	"github.com/xai-go/lrp/viz"
@@ -144,6 +145,7 @@ func runExplain(args []string, stdout io.Writer) error {
 	thesisColors := fs.Bool("thesis-colors", false, "heatmap range ±10·(mean |R|³)^(1/3) and colours ×0.85, as the thesis code draws them")
 	overlay := fs.Float64("overlay", 0, "blend heatmaps over the input with this opacity (0 < a ≤ 1; 0: no overlay)")
 	scale := fs.Int("scale", 0, "enlarge heatmaps by this factor, nearest neighbour (default: to at least 224 pixels)")
+	force := fs.Bool("force", false, "write into a --out directory that is not empty (files of the same names are replaced)")
 	rf := addRuleFlags(fs)
 	// 8 images at a time: explaining VGG16 takes about 1.8 GB at batch 8.
 	df := addDatasetFlags(fs, 8)
@@ -161,7 +163,14 @@ func runExplain(args []string, stdout io.Writer) error {
 	if *df.normalization != "" && *input == "" {
 		return fmt.Errorf("--normalization applies to .npy input (images are normalized by --preprocess)")
 	}
+	if err := checkExplainOut(*out, *force); err != nil {
+		return err
+	}
 	g, err := mf.load()
+	if err != nil {
+		return err
+	}
+	mInfo, err := mf.info()
 	if err != nil {
 		return err
 	}
@@ -193,14 +202,19 @@ func runExplain(args []string, stdout io.Writer) error {
 		if o.Scale == 0 && in.x.Dims() == 4 {
 			o.Scale = max(1, 224/in.x.Shape[3])
 		}
-		return writeRelevance(out, in, res, o, *overlay, offset, stdout)
+		mi, err := describeMethod(*method, g, rf, in, *seed)
+		if err != nil {
+			return err
+		}
+		side := &relevanceInfo{Tool: toolVersion(), Model: mInfo, Method: mi}
+		return writeRelevance(out, in, res, o, *overlay, offset, side, stdout)
 	}
 	if *df.path != "" {
 		if strings.HasSuffix(strings.ToLower(*out), ".npy") {
 			return fmt.Errorf("with --data, --out is a directory (relevance is written per batch)")
 		}
-		if err := os.MkdirAll(*out, 0o755); err != nil {
-			return fmt.Errorf("cannot write %s: %w", *out, err)
+		if err := outfile.MkdirAll(*out); err != nil {
+			return err
 		}
 		ds, err := df.open(*pre, embeddedOf(*model))
 		if err != nil {
@@ -218,7 +232,7 @@ func runExplain(args []string, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintln(stdout, ds.summary())
-		return nil
+		return ds.stopped()
 	}
 	in, err := loadInputs(*input, images, *pre, embeddedOf(*model))
 	if err != nil {
@@ -278,24 +292,42 @@ func newAttributor(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, seed
 	return nil, fmt.Errorf("unknown method %q (lrp, lrp:COMPOSITE, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion, random)", method)
 }
 
+// checkExplainOut checks explain's --out before any work: a .npy file and
+// its identity sidecar FILE.npy.json, or a directory that is new or empty
+// (or any directory with --force).
+func checkExplainOut(out string, force bool) error {
+	if strings.HasSuffix(strings.ToLower(out), ".npy") {
+		return checkOutputs([]string{out, sidecarPath(out)}, nil)
+	}
+	return checkFreshDir(out, force)
+}
+
 // writeRelevance writes r.npy, or DIR/relevance.npy and one heatmap PNG
-// per input when out is a directory (or has no .npy suffix).
-func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, offset int, stdout io.Writer) error {
+// per input when out is a directory (or has no .npy suffix). Beside each
+// relevance file FILE.npy it writes FILE.npy.json, side completed with the
+// inputs' identity and the targets (see relevanceInfo), which evaluate
+// --relevance checks.
+func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, offset int, side *relevanceInfo, stdout io.Writer) error {
+	side.Inputs.add(in)
+	side.Targets, side.Shape = res.Targets, res.Relevance.Shape
 	if strings.HasSuffix(strings.ToLower(out), ".npy") {
 		if err := tensor.SaveNpy(out, res.Relevance); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s (%s), targets %v\n", out, tensor.ShapeString(res.Relevance.Shape), res.Targets)
+		if err := writeSidecar(out, side); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (%s) and %s, targets %v\n", out, tensor.ShapeString(res.Relevance.Shape), sidecarPath(out), res.Targets)
 		return nil
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
 	}
 	file := "relevance.npy"
 	if offset >= 0 {
 		file = fmt.Sprintf("relevance-%06d.npy", offset)
 	}
 	if err := tensor.SaveNpy(filepath.Join(out, file), res.Relevance); err != nil {
+		return err
+	}
+	if err := writeSidecar(filepath.Join(out, file), side); err != nil {
 		return err
 	}
 	if res.Relevance.Dims() == 4 {
@@ -322,7 +354,7 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapO
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s and %d heatmaps, targets %v\n", out, file, len(in.names), res.Targets)
+	fmt.Fprintf(stdout, "wrote %s: %s (with %s.json) and %d heatmaps, targets %v\n", out, file, file, len(in.names), res.Targets)
 	return nil
 }
 

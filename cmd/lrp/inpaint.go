@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/inpaint"
+	"github.com/xai-go/lrp/internal/outfile"
 )
 
 // runInpaint implements
@@ -47,6 +47,9 @@ func runInpaint(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkWritable(*out); err != nil {
+		return err
+	}
 
 	img, err := data.Decode(*imagePath)
 	if err != nil {
@@ -79,31 +82,15 @@ func runInpaint(args []string, stdout io.Writer) error {
 		return err
 	}
 	if err := writePNGAtomic(*out, dst); err != nil {
-		return fmt.Errorf("inpaint: writing %s: %w", *out, err)
+		return fmt.Errorf("inpaint: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d×%d, %d channel(s), %d of %d pixels (%.1f%%) inpainted with radius %d\n",
 		*out, src.W, src.H, src.C, n, len(mask), 100*float64(n)/float64(len(mask)), p.Radius())
 	return nil
 }
 
-// writePNGAtomic encodes m as PNG into a temporary file next to path and
-// renames it to path; on any error the temporary file is removed.
-func writePNGAtomic(path string, m *inpaint.Image) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".lrp-inpaint-*.png")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = png.Encode(tmp, m.ToImage()); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+// writePNGAtomic encodes m as PNG into path through internal/outfile (a
+// temporary file renamed when complete; nothing is left on error).
+func writePNGAtomic(path string, m *inpaint.Image) error {
+	return outfile.WriteWith(path, func(w io.Writer) error { return png.Encode(w, m.ToImage()) })
 }

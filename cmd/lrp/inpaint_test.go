@@ -81,7 +81,7 @@ func TestInpaintCommandErrors(t *testing.T) {
 		{[]string{"--image", notImage, "--mask", mask, "--out", out}, "x.png"},
 		{[]string{"--image", img, "--mask", filepath.Join(dir, "missing.png"), "--out", out}, "missing.png"},
 		{[]string{"--image", img, "--mask", mask, "--radius", "NaN", "--out", out}, "radius"},
-		{[]string{"--image", img, "--mask", mask, "--out", filepath.Join(dir, "no", "such", "dir", "o.png")}, "writing"},
+		{[]string{"--image", img, "--mask", mask, "--out", filepath.Join(dir, "x.png", "dir", "o.png")}, "cannot write " + filepath.Join(dir, "x.png", "dir", "o.png")},
 		{[]string{"--image", img, "--mask", mask, "--radius", "three", "--out", out}, "invalid value"},
 	}
 	for _, c := range cases {

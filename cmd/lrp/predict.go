@@ -178,9 +178,11 @@ func predictDataset(g *nn.Graph, df *datasetFlags, pre string, emb *models.Embed
 	}
 	fmt.Fprintln(stdout)
 	if out != "" && classes > 0 {
-		return tensor.SaveNpy(out, tensor.FromData(rows, len(rows)/classes, classes))
+		if err := tensor.SaveNpy(out, tensor.FromData(rows, len(rows)/classes, classes)); err != nil {
+			return err
+		}
 	}
-	return nil
+	return ds.stopped()
 }
 
 func argmax(v []float32) int {

@@ -50,6 +50,9 @@ func runSweep(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("--out DIR is required")
 	}
+	if err := checkOutputs(nil, []string{*out}); err != nil {
+		return err
+	}
 	if len(grids) == 0 {
 		return fmt.Errorf("give at least one --grid NAME=VALUES")
 	}
@@ -325,6 +328,9 @@ func runSweepMerge(args []string, stdout io.Writer) error {
 	if *out == "" {
 		*out = dirs[0]
 	}
+	if err := checkOutputs(nil, []string{*out}); err != nil {
+		return err
+	}
 	return summarize(stdout, *out, dirs, *byClass)
 }
 
@@ -345,9 +351,6 @@ func summarize(stdout io.Writer, out string, dirs []string, byClass bool) error 
 	}
 	var b bytes.Buffer
 	if err := t.WriteCSV(&b); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
 	table := filepath.Join(out, "table.csv")
