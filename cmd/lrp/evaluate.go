@@ -88,6 +88,9 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTarget(fs, g, *target); err != nil {
+		return err
+	}
 	var in *inputSet
 	var ds *dataset
 	if *df.path != "" {
@@ -144,7 +147,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	evaluateBatch := func(in *inputSet, offset int) error {
 		var attrs []attribution
 		if *relevance != "" {
-			r, err := tensor.LoadNpy(*relevance)
+			r, err := tensor.LoadNpyData(*relevance)
 			if err != nil {
 				return err
 			}

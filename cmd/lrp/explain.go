@@ -42,7 +42,7 @@ func bound(flagValue string, pre *data.Preprocess, pixel float32, shape []int) (
 		if v, err := strconv.ParseFloat(flagValue, 32); err == nil {
 			return tensor.FromData([]float32{float32(v)}, 1), nil
 		}
-		return tensor.LoadNpy(flagValue)
+		return tensor.LoadNpyData(flagValue)
 	}
 	if pre == nil || len(shape) != 4 {
 		return nil, nil
@@ -68,15 +68,28 @@ func (f *ruleFlags) ruleMap(g *nn.Graph, pre *data.Preprocess, inShape []int) (*
 	if given > 1 {
 		return nil, fmt.Errorf("give only one of --composite, --rules and --rules-file")
 	}
+	if *f.composite == "" && (*f.epsilon >= 0 || *f.gamma >= 0) {
+		// Negative values are refused by checkFlags: ≥ 0 means given.
+		return nil, fmt.Errorf("--epsilon and --gamma set a composite's parameters: give --composite NAME, or write the values into --rules")
+	}
+	m, err := f.build(g, pre, inShape)
+	if err != nil || m == nil {
+		return m, err
+	}
+	warn(m.Warnings(g)...)
+	return m, nil
+}
+
+func (f *ruleFlags) build(g *nn.Graph, pre *data.Preprocess, inShape []int) (*lrp.RuleMap, error) {
 	switch {
 	case *f.rules != "":
-		return lrp.ParseRuleMap(*f.rules, tensor.LoadNpy)
+		return lrp.ParseRuleMap(*f.rules, tensor.LoadNpyData)
 	case *f.rulesFile != "":
 		spec, err := readRulesFile(*f.rulesFile)
 		if err != nil {
 			return nil, err
 		}
-		m, err := lrp.ParseRuleMap(spec, tensor.LoadNpy)
+		m, err := lrp.ParseRuleMap(spec, tensor.LoadNpyData)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", *f.rulesFile, err)
 		}
@@ -163,6 +176,14 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTarget(fs, g, *target); err != nil {
+		return err
+	}
+	if len(g.InputShape) == 4 {
+		if err := checkScale(*scale, g.InputShape[3]); err != nil {
+			return err
+		}
+	}
 	hopt := viz.HeatmapOptions{Colormap: *cmap, Thesis: *thesisColors, Scale: *scale}
 	if _, ok := viz.Colormaps[*cmap]; !ok {
 		return fmt.Errorf("unknown colormap %q (%s)", *cmap, strings.Join(viz.ColormapNames(), ", "))
@@ -175,6 +196,11 @@ func runExplain(args []string, stdout io.Writer) error {
 		targets = []int{*target}
 	}
 	explainBatch := func(in *inputSet, out string, offset int) error {
+		if in.x.Dims() == 4 {
+			if err := checkScale(*scale, in.x.Shape[3]); err != nil {
+				return err
+			}
+		}
 		a, err := newAttributor(*method, g, rf, in, *seed)
 		if err != nil {
 			return err

@@ -136,7 +136,7 @@ func runSweep(args []string, stdout io.Writer) error {
 		}
 		in.pre = &p
 	}
-	tmpl := sweep.Template{Composite: *preset, Rules: *rules, Load: tensor.LoadNpy}
+	tmpl := sweep.Template{Composite: *preset, Rules: *rules, Load: tensor.LoadNpyData}
 	if *preset != "" {
 		if tmpl.Low, err = bound(*low, in.pre, 0, in.x.Shape); err != nil {
 			return fmt.Errorf("--low: %w", err)
@@ -145,6 +145,7 @@ func runSweep(args []string, stdout io.Writer) error {
 			return fmt.Errorf("--high: %w", err)
 		}
 	}
+	warn(sweep.GridWarnings(g, tmpl, axes)...)
 	cfg := sweep.Config{Graph: g, Model: *model, Template: tmpl, Axes: axes, Source: src, BatchSize: *batch,
 		Eval:   eval.Config{Patch: *patch, Steps: *steps, Mode: mode, Seed: *seed, MaxBatch: *maxBatch, Mean: mean, Std: std},
 		Orders: orderList, Shard: si, Shards: sn, Dir: *out, Resume: *resume, Progress: os.Stderr}
