@@ -36,6 +36,12 @@ func addRuleFlags(fs *flag.FlagSet) *ruleFlags {
 	}
 }
 
+// given reports whether any rule flag was given (checkFlags refuses
+// negative --epsilon and --gamma, so ≥ 0 means given).
+func (f *ruleFlags) given() bool {
+	return *f.composite != "" || *f.rules != "" || *f.rulesFile != "" || *f.epsilon >= 0 || *f.gamma >= 0 || *f.low != "" || *f.high != ""
+}
+
 // bound reads a bound flag, or derives it from the preprocessing.
 func bound(flagValue string, pre *data.Preprocess, pixel float32, shape []int) (*tensor.T, error) {
 	if flagValue != "" {
@@ -171,6 +177,9 @@ func runExplain(args []string, stdout io.Writer) error {
 	}
 	if *df.batch < 1 {
 		return fmt.Errorf("--batch-size must be at least 1")
+	}
+	if name, _, _ := strings.Cut(*method, ":"); name != "lrp" && rf.given() {
+		return fmt.Errorf("--composite, --rules, --rules-file, --epsilon, --gamma, --low and --high choose LRP rules; method %s takes none", *method)
 	}
 	g, err := mf.load()
 	if err != nil {

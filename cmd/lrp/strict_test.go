@@ -121,6 +121,8 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"explain", "--rules", "0:gamma(abc)", "--out", "OUT"}, `rule map entry 0:gamma(abc): gamma: "abc" is not a number`},
 		{[]string{"explain", "--rules", "*:epsilon(nan)", "--out", "OUT"}, "epsilon: NaN is not a finite float32 number"},
 		{[]string{"explain", "--composite", "epsilon-plus", "--input", p("nan.npy"), "--out", "OUT"}, "element [0 0 3 4] is NaN"},
+		{[]string{"explain", "--method", "gradient", "--gamma", "0.5", "--out", "OUT"}, "method gradient takes none"},
+		{[]string{"explain", "--method", "smoothgrad", "--composite", "epsilon-plus", "--out", "OUT"}, "method smoothgrad takes none"},
 		{[]string{"explain", "--composite", "epsilon-plus", p("images"), "--out", "OUT"}, "use --data"},
 		// the other commands share the checks
 		{[]string{"evaluate", "--composite", "epsilon-plus", "--target", "10", "--out", "OUT"}, "--target 10 is out of range"},
