@@ -93,6 +93,9 @@ func gradient(g *nn.Graph, x *tensor.T, targets []int) (*tensor.T, []int, *tenso
 	if err := g.CheckInput(x.Shape); err != nil {
 		return nil, nil, nil, fmt.Errorf("lrp: %w", err)
 	}
+	if err := tensor.CheckFinite(x); err != nil {
+		return nil, nil, nil, fmt.Errorf("lrp: input %w", err)
+	}
 	out := logitsValue(g)
 	vals := g.Forward(x)
 	t, err := resolveTargets(vals[out], targets)

@@ -180,6 +180,9 @@ func TestNonFiniteInputRefused(t *testing.T) {
 	if _, err := e.Explain(x, lrp.Options{}); err == nil || err.Error() != want {
 		t.Errorf("Explain error %v, want %q", err, want)
 	}
+	if _, err := (&lrp.Gradient{Graph: g}).Attribute(x, nil); err == nil || err.Error() != want {
+		t.Errorf("Gradient.Attribute error %v, want %q", err, want)
+	}
 }
 
 // An error inside AttributeInBatches carries the package prefix once.
