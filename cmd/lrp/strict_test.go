@@ -186,7 +186,7 @@ func TestBadInvocations(t *testing.T) {
 // the run.
 func TestRuleMapWarningsPrinted(t *testing.T) {
 	var buf bytes.Buffer
-	warnOut = &buf
+	warnOut, warnSeen = &buf, map[string]bool{}
 	defer func() { warnOut = os.Stderr }()
 	out := filepath.Join(t.TempDir(), "r")
 	err := run([]string{"explain", "--rules", "conv:gamma(0.25);0:flat;*:epsilon(0.25)", "--data", "../../data/testdata", "--preprocess", "mnist", "--limit", "3", "--batch-size", "1", "--out", out}, &bytes.Buffer{})
