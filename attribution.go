@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
@@ -33,6 +34,9 @@ func AttributeInBatches(a Attributor, x *tensor.T, targets []int, size int) (*Re
 	if x.Dims() == 0 {
 		return nil, fmt.Errorf("lrp: input %s has no batch dimension", tensor.ShapeString(x.Shape))
 	}
+	if err := tensor.CheckFinite(x); err != nil {
+		return nil, fmt.Errorf("lrp: input %w", err)
+	}
 	n := x.Shape[0]
 	if n <= size {
 		return a.Attribute(x, targets)
@@ -51,7 +55,11 @@ func AttributeInBatches(a Attributor, x *tensor.T, targets []int, size int) (*Re
 		}
 		res, err := a.Attribute(part, t)
 		if err != nil {
-			return nil, fmt.Errorf("samples %d to %d: %w", lo, hi-1, err)
+			// Errors of this package carry their "lrp: " prefix already.
+			if !strings.HasPrefix(err.Error(), "lrp: ") {
+				err = fmt.Errorf("lrp: %w", err)
+			}
+			return nil, fmt.Errorf("%w (samples %d to %d)", err, lo, hi-1)
 		}
 		if out == nil {
 			out = &Result{
@@ -84,6 +92,9 @@ func logitsValue(g *nn.Graph) int {
 func gradient(g *nn.Graph, x *tensor.T, targets []int) (*tensor.T, []int, *tensor.T, error) {
 	if err := g.CheckInput(x.Shape); err != nil {
 		return nil, nil, nil, fmt.Errorf("lrp: %w", err)
+	}
+	if err := tensor.CheckFinite(x); err != nil {
+		return nil, nil, nil, fmt.Errorf("lrp: input %w", err)
 	}
 	out := logitsValue(g)
 	vals := g.Forward(x)

@@ -2,6 +2,8 @@ package lrp
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/xai-go/lrp/nn"
@@ -39,7 +41,49 @@ func RegisterComposite(c Composite) {
 	if _, dup := composites[c.Name]; dup {
 		panic("lrp: composite " + c.Name + " registered twice")
 	}
+	build := c.Build
+	c.Build = func(g *nn.Graph, p Params) (*RuleMap, error) {
+		if err := c.CheckParams(p); err != nil {
+			return nil, err
+		}
+		return build(g, p)
+	}
 	composites[c.Name] = c
+}
+
+// paramSymbols are the Params fields' names with their symbols.
+var paramSymbols = []struct{ name, symbol string }{
+	{"epsilon", "ε"}, {"gamma", "γ"}, {"gamma2", "γ₂"}, {"gamma3", "γ₃"},
+}
+
+// CheckParams returns an error if p sets a parameter the composite does
+// not take (see Takes), or sets one to a negative or non-finite value,
+// naming the composite and the parameters it takes. The Build of a
+// registered composite calls it first.
+func (c Composite) CheckParams(p Params) error {
+	vals := map[string]*float64{"epsilon": p.Epsilon, "gamma": p.Gamma, "gamma2": p.Gamma2, "gamma3": p.Gamma3}
+	var takes []string
+	for _, ps := range paramSymbols {
+		if slices.Contains(c.Takes, ps.name) {
+			takes = append(takes, ps.symbol+" ("+ps.name+")")
+		}
+	}
+	if len(takes) == 0 {
+		takes = []string{"no parameters"}
+	}
+	for _, ps := range paramSymbols {
+		v := vals[ps.name]
+		if v == nil {
+			continue
+		}
+		if !slices.Contains(c.Takes, ps.name) {
+			return fmt.Errorf("composite %s has no %s (%s); it takes: %s", c.Name, ps.symbol, ps.name, strings.Join(takes, ", "))
+		}
+		if math.IsNaN(*v) || math.IsInf(*v, 0) || *v < 0 || *v > math.MaxFloat32 {
+			return fmt.Errorf("composite %s: %s (%s) must be a finite number ≥ 0, got %g", c.Name, ps.symbol, ps.name, *v)
+		}
+	}
+	return nil
 }
 
 // CompositeNames lists the registered composites and presets, sorted.
@@ -93,7 +137,7 @@ func specMap(text string, p Params, thesis bool) (*RuleMap, error) {
 		case name == "@high" && p.High != nil:
 			return p.High, nil
 		}
-		return nil, fmt.Errorf("the box rule needs low and high bounds (--low and --high)")
+		return nil, fmt.Errorf("the box rule needs low and high bounds (Params.Low and Params.High)")
 	}
 	return ruleMapFromSpec(entries, load, false)
 }

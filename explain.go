@@ -116,6 +116,9 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 	if err := e.Graph.CheckInput(x.Shape); err != nil {
 		return nil, fmt.Errorf("lrp: %w", err)
 	}
+	if err := tensor.CheckFinite(x); err != nil {
+		return nil, fmt.Errorf("lrp: input %w", err)
+	}
 	for i, r := range e.Rules {
 		if zb, ok := r.(*ZBox); ok {
 			n := e.Graph.Nodes[i]

@@ -2,6 +2,7 @@ package lrp
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,9 @@ var ruleMakers = map[string]ruleMaker{
 				return nil, fmt.Errorf("zbox needs %s=", k)
 			}
 			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxFloat32 {
+					return nil, fmt.Errorf("zbox %s=%s is not a finite float32 number", k, v)
+				}
 				bounds[i] = tensor.FromData([]float32{float32(f)}, 1)
 				continue
 			}
@@ -64,6 +68,9 @@ var ruleMakers = map[string]ruleMaker{
 				return nil, fmt.Errorf("zbox %s: %w", k, err)
 			}
 			bounds[i] = t
+		}
+		if err := CheckBounds(bounds[0], bounds[1]); err != nil {
+			return nil, fmt.Errorf("zbox: %w", err)
 		}
 		return &ZBox{spec: spec(r.String()), Low: bounds[0], High: bounds[1], ZeroBias: r.Flags["zero_bias"]}, nil
 	}},
@@ -96,8 +103,21 @@ func NewRule(r RuleSpec, load BoundLoader) (Rule, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown rule %q (known: %s)", r.Name, strings.Join(RuleNames(), ", "))
 	}
+	if len(r.Args) < m.args {
+		// A word where a number belongs ("gamma(abc)") was parsed as a flag.
+		for _, f := range sortedKeys(r.Flags) {
+			if f != "zero_bias" && f != "thesis" {
+				return nil, fmt.Errorf("%s: %q is not a number", r.Name, f)
+			}
+		}
+	}
 	if len(r.Args) != m.args {
 		return nil, fmt.Errorf("rule %s takes %d number(s), got %d", r.Name, m.args, len(r.Args))
+	}
+	for _, a := range r.Args {
+		if math.IsNaN(a) || math.IsInf(a, 0) || math.Abs(a) > math.MaxFloat32 {
+			return nil, fmt.Errorf("%s: %g is not a finite float32 number", r.Name, a)
+		}
 	}
 	for k := range r.KV {
 		ok := false
@@ -117,4 +137,40 @@ func NewRule(r RuleSpec, load BoundLoader) (Rule, error) {
 		}
 	}
 	return m.build(r, load)
+}
+
+// CheckBounds returns an error unless the box-rule bounds low and high
+// are finite and low < high element-wise. Each is one value or an array;
+// two arrays must have the same number of elements (a single value is
+// compared with every element of the other). The error names the first
+// offending element.
+func CheckBounds(low, high *tensor.T) error {
+	if low == nil || high == nil {
+		return fmt.Errorf("box bounds: low and high are both needed")
+	}
+	for _, b := range []struct {
+		name string
+		t    *tensor.T
+	}{{"low", low}, {"high", high}} {
+		if b.t.Len() == 0 {
+			return fmt.Errorf("box bound %s is empty", b.name)
+		}
+		if i := tensor.FirstNonFinite(b.t.Data); i >= 0 {
+			return fmt.Errorf("box bound %s: element %d is %g", b.name, i, b.t.Data[i])
+		}
+	}
+	nl, nh := low.Len(), high.Len()
+	if nl != 1 && nh != 1 && nl != nh {
+		return fmt.Errorf("box bounds of shapes %s (low) and %s (high) do not fit each other", tensor.ShapeString(low.Shape), tensor.ShapeString(high.Shape))
+	}
+	for i := range max(nl, nh) {
+		l, h := low.Data[min(i, nl-1)], high.Data[min(i, nh-1)]
+		if !(l < h) {
+			if nl == 1 && nh == 1 {
+				return fmt.Errorf("box bounds: low (%g) must be below high (%g)", l, h)
+			}
+			return fmt.Errorf("box bounds: low (%g) must be below high (%g), but element %d is not", l, h, i)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package lrp
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/xai-go/lrp/nn"
@@ -101,6 +102,80 @@ func (m *RuleMap) Assign(g *nn.Graph) ([]Rule, error) {
 		}
 	}
 	return rules, nil
+}
+
+// Warnings returns a warning for every entry of m that has no effect on
+// g: an entry whose layers all took their rule from earlier entries
+// (shadowed), and an index or name entry that selects no convolution,
+// linear or average-pooling layer at all (in a map that is not Strict:
+// Assign refuses those of a strict map). Type entries that select nothing
+// ("avgpool" on a model without average pooling) are normal in composites
+// and give no warning.
+func (m *RuleMap) Warnings(g *nn.Graph) []string {
+	var out []string
+	var affine []*nn.Node
+	lo, hi := -1, -1
+	for _, n := range g.Nodes {
+		if _, ok := n.Layer.(nn.Affine); ok {
+			affine = append(affine, n)
+			if lo < 0 {
+				lo = n.LayerIndex()
+			}
+			hi = max(hi, n.LayerIndex())
+		}
+	}
+	owner := make([]int, len(affine)) // entry that gives each layer its rule, -1 if none
+	for k := range owner {
+		owner[k] = -1
+	}
+	for i, e := range m.Entries {
+		var matched, shadowedBy []int
+		for k, n := range affine {
+			if !e.Selector.Matches(n) {
+				continue
+			}
+			matched = append(matched, n.LayerIndex())
+			if owner[k] < 0 {
+				owner[k] = i
+			} else if !slices.Contains(shadowedBy, owner[k]) {
+				shadowedBy = append(shadowedBy, owner[k])
+			}
+		}
+		entry := e.Selector.String() + ":" + e.Rule.String()
+		switch {
+		case len(matched) == 0 && e.Selector.Kind != "type" && !m.Strict:
+			where := "the model has none"
+			if lo >= 0 {
+				where = fmt.Sprintf("the model has them at layers %d to %d", lo, hi)
+			}
+			out = append(out, fmt.Sprintf("rule map entry %s selects no convolution, linear or average-pooling layer (%s)", entry, where))
+		case len(matched) > 0 && len(shadowedBy) > 0 && !ownsAny(owner, i):
+			earlier := make([]string, len(shadowedBy))
+			for j, k := range shadowedBy {
+				earlier[j] = m.Entries[k].Selector.String() + ":" + m.Entries[k].Rule.String()
+			}
+			layers := "layer " + intList(matched) + " takes its rule"
+			if len(matched) > 1 {
+				layers = "layers " + intList(matched) + " take their rules"
+			}
+			out = append(out, fmt.Sprintf("rule map entry %s has no effect: %s from the earlier entry %s",
+				entry, layers, strings.Join(earlier, ", ")))
+		}
+	}
+	return out
+}
+
+func ownsAny(owner []int, i int) bool {
+	return slices.Contains(owner, i)
+}
+
+// intList formats layer indices as "3" or "3, 5, 7".
+func intList(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
 }
 
 func matchesAny(s Selector, g *nn.Graph) bool {

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -35,6 +36,9 @@ func Decode(path string) (image.Image, error) {
 		return nil, fmt.Errorf("data: could not decode image %s: %w", path, err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("data: could not decode image %s: it is a directory", path)
+	}
 	return DecodeReader(f, path)
 }
 
@@ -54,6 +58,12 @@ func DecodeReader(r io.Reader, name string) (img image.Image, err error) {
 	}()
 	var head bytes.Buffer
 	cfg, format, err := image.DecodeConfig(io.TeeReader(r, &head))
+	if errors.Is(err, image.ErrFormat) {
+		if head.Len() == 0 {
+			return nil, fmt.Errorf("data: could not decode image %s: it is empty", name)
+		}
+		return nil, fmt.Errorf("data: could not decode image %s: not a supported image format (supported: PNG, JPEG, GIF, BMP, TIFF, WebP)", name)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("data: could not decode image %s: %w", name, err)
 	}

@@ -164,7 +164,7 @@ func (p *perturber) inpaint(img *tensor.T, accMask []bool) error {
 			// Round-off may leave 0 a hair below zero; anything further
 			// out means the normalization is not the one of the input.
 			if !(v > -1 && v < 256) {
-				return fmt.Errorf("eval: inpainting needs pixel values in [0, 1] after undoing the normalization; got %g (wrong --mean/--std or preprocessing?)", v/255)
+				return fmt.Errorf("eval: inpainting needs pixel values in [0, 1] after undoing the normalization; got %g (wrong Config.Mean and Config.Std, or preprocessing?)", v/255)
 			}
 			p.inp.Pix[i*c+ch] = uint8(min(max(int32(v), 0), 255))
 		}

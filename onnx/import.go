@@ -47,7 +47,7 @@ func Load(path string) (*nn.Graph, error) {
 func Decode(b []byte) (*nn.Graph, error) {
 	m, err := onnxpb.DecodeModel(b)
 	if err != nil {
-		return nil, fmt.Errorf("onnx: malformed model: %w", err)
+		return nil, fmt.Errorf("onnx: not an ONNX model, or a malformed one: %w", err)
 	}
 	return convert(m)
 }
@@ -100,7 +100,7 @@ type importer struct {
 
 func convert(m *onnxpb.Model) (*nn.Graph, error) {
 	if m.Graph == nil {
-		return nil, errors.New("onnx: model has no graph")
+		return nil, errors.New("onnx: not an ONNX model: it has no graph")
 	}
 	opset, ok := m.OpsetVersion("")
 	if !ok {

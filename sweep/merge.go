@@ -136,7 +136,7 @@ func load(dirs []string) (*Settings, map[int]Record, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("sweep: %d of %d units are missing (first: unit %d = grid point %d, batch %d); run the missing shards or --resume",
+		return nil, nil, fmt.Errorf("sweep: %d of %d units are missing (first: unit %d = grid point %d, batch %d); run the missing shards or resume them",
 			len(missing), len(points)*batches, missing[0], missing[0]/batches, missing[0]%batches)
 	}
 	if len(byUnit) != len(points)*batches {

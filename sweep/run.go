@@ -260,14 +260,14 @@ func (c *Config) prepareDir() (map[int]bool, error) {
 		if !finished {
 			return write()
 		}
-		return nil, fmt.Errorf("sweep: %s holds results of different settings; use another --out directory", c.Dir)
+		return nil, fmt.Errorf("sweep: %s holds results of different settings; use another results directory", c.Dir)
 	}
 	recs, err := readRecords(ShardFile(c.Dir, c.Shard, c.Shards))
 	if err != nil {
 		return nil, err
 	}
 	if len(recs) > 0 && !c.Resume {
-		return nil, fmt.Errorf("sweep: %s already holds %d finished units of this shard; pass --resume to continue", c.Dir, len(recs))
+		return nil, fmt.Errorf("sweep: %s already holds %d finished units of this shard; resume the run to continue (Config.Resume)", c.Dir, len(recs))
 	}
 	done := map[int]bool{}
 	for _, r := range recs {

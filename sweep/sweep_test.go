@@ -113,7 +113,7 @@ func TestShardsAndResume(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	lines := strings.SplitAfter(string(b), "\n")
 	os.WriteFile(path, []byte(strings.Join(lines[:3], "")+lines[3][:len(lines[3])/2]), 0o644)
-	if err := Run(killed); err == nil || !strings.Contains(err.Error(), "--resume") {
+	if err := Run(killed); err == nil || !strings.Contains(err.Error(), "Config.Resume") {
 		t.Errorf("rerun without --resume: %v", err)
 	}
 	killed.Resume = true

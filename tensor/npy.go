@@ -81,7 +81,10 @@ func parseDescr(descr string) (npyDtype, error) {
 }
 
 // convert decodes the elements in src into dst (len(dst)*d.size bytes).
-func (d npyDtype) convert(dst []float32, src []byte) {
+// It returns the index of the first finite float64 that rounds to ±Inf
+// in float32, or -1.
+func (d npyDtype) convert(dst []float32, src []byte) (overflow int) {
+	overflow = -1
 	var order binary.ByteOrder = binary.LittleEndian
 	if d.bigEndian {
 		order = binary.BigEndian
@@ -93,7 +96,11 @@ func (d npyDtype) convert(dst []float32, src []byte) {
 		}
 	case d.kind == 'f' && d.size == 8:
 		for i := range dst {
-			dst[i] = float32(math.Float64frombits(order.Uint64(src[8*i:])))
+			v := math.Float64frombits(order.Uint64(src[8*i:]))
+			dst[i] = float32(v) // round to nearest, ties to even
+			if overflow < 0 && math.IsInf(float64(dst[i]), 0) && !math.IsInf(v, 0) {
+				overflow = i
+			}
 		}
 	case d.kind == 'f' && d.size == 2:
 		for i := range dst {
@@ -132,6 +139,7 @@ func (d npyDtype) convert(dst []float32, src []byte) {
 			dst[i] = float32(int64(order.Uint64(src[8*i:])))
 		}
 	}
+	return overflow
 }
 
 // halfToFloat32 converts an IEEE 754 half-precision bit pattern to float32.
@@ -172,6 +180,13 @@ func ReadNpy(r io.Reader) (*T, error) {
 }
 
 func readNpy(r io.Reader) (*T, error) {
+	return readNpyAs(r, false)
+}
+
+// readNpyAs reads an array; with data set, only floating-point dtypes are
+// accepted, float64 values beyond float32's range are an error, and so is
+// any NaN or ±Inf.
+func readNpyAs(r io.Reader, data bool) (*T, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return nil, npyError("reading magic: %w", eofIsUnexpected(err))
@@ -213,6 +228,9 @@ func readNpy(r io.Reader) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
+	if data && dt.kind != 'f' {
+		return nil, npyError("dtype %q is not floating point: give the data as float32 (for example x.astype(numpy.float32), after scaling and normalizing it as the model expects)", h.descr)
+	}
 	n := 1
 	for _, d := range h.shape {
 		if d == 0 {
@@ -228,14 +246,23 @@ func readNpy(r io.Reader) (*T, error) {
 			n *= d
 		}
 	}
-	data, err := readNpyData(r, dt, n)
+	values, overflow, err := readNpyData(r, dt, n)
 	if err != nil {
 		return nil, err
 	}
-	if h.fortran && len(h.shape) > 1 {
-		data = fortranToC(data, h.shape)
+	if data && overflow >= 0 {
+		return nil, npyError("float64 element %d (in file order) is beyond float32's range (±%g)", overflow, math.MaxFloat32)
 	}
-	return &T{Shape: h.shape, Data: data}, nil
+	if h.fortran && len(h.shape) > 1 {
+		values = fortranToC(values, h.shape)
+	}
+	t := &T{Shape: h.shape, Data: values}
+	if data {
+		if err := CheckFinite(t); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // eofIsUnexpected turns io.EOF into io.ErrUnexpectedEOF: any end of input
@@ -249,23 +276,26 @@ func eofIsUnexpected(err error) error {
 
 // readNpyData reads n elements of type dt from r, growing the result as
 // data arrives rather than trusting n for the allocation.
-func readNpyData(r io.Reader, dt npyDtype, n int) ([]float32, error) {
-	data := make([]float32, 0, min(n, npyChunk))
+func readNpyData(r io.Reader, dt npyDtype, n int) (data []float32, overflow int, err error) {
+	overflow = -1
+	data = make([]float32, 0, min(n, npyChunk))
 	buf := make([]byte, min(n*dt.size, npyChunk)) // npyChunk is a multiple of every size
 	for len(data) < n {
 		k := min(n-len(data), len(buf)/dt.size)
 		got, err := io.ReadFull(r, buf[:k*dt.size])
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, npyError("data truncated: %d of %d bytes present (%d elements of %d bytes)",
+				return nil, -1, npyError("data truncated: %d of %d bytes present (%d elements of %d bytes)",
 					len(data)*dt.size+got, n*dt.size, n, dt.size)
 			}
-			return nil, npyError("reading data: %w", err)
+			return nil, -1, npyError("reading data: %w", err)
 		}
 		data = slices.Grow(data, k)[:len(data)+k]
-		dt.convert(data[len(data)-k:], buf[:k*dt.size])
+		if o := dt.convert(data[len(data)-k:], buf[:k*dt.size]); o >= 0 && overflow < 0 {
+			overflow = len(data) - k + o
+		}
 	}
-	return data, nil
+	return data, overflow, nil
 }
 
 // fortranToC returns the column-major data of an array of the given shape
@@ -401,6 +431,32 @@ func LoadNpy(path string) (*T, error) {
 	}
 	defer f.Close()
 	t, err := readNpy(bufio.NewReaderSize(f, npyChunk))
+	if err != nil {
+		return nil, fmt.Errorf("npy: %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// LoadNpyData reads the .npy file at path as data for a model (inputs,
+// relevance, box bounds) and is stricter than LoadNpy:
+//
+//   - the dtype must be floating point (float16, float32 or float64);
+//     integer and bool arrays are refused, since whether they hold raw
+//     pixels or already normalized values cannot be told;
+//   - float64 values are rounded to the nearest float32 (ties to even, as
+//     NumPy's astype(float32) does); a finite value beyond float32's range
+//     is an error instead of becoming ±Inf;
+//   - every element must be finite: the error names the first NaN or
+//     ±Inf by its index.
+//
+// Errors start with "npy: " and name the file.
+func LoadNpyData(path string) (*T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("npy: %w", err)
+	}
+	defer f.Close()
+	t, err := readNpyAs(bufio.NewReaderSize(f, npyChunk), true)
 	if err != nil {
 		return nil, fmt.Errorf("npy: %s: %w", path, err)
 	}

@@ -89,6 +89,9 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTarget(fs, g, *target); err != nil {
+		return err
+	}
 	mInfo, err := mf.info()
 	if err != nil {
 		return err

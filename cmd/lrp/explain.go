@@ -37,13 +37,19 @@ func addRuleFlags(fs *flag.FlagSet) *ruleFlags {
 	}
 }
 
+// given reports whether any rule flag was given (checkFlags refuses
+// negative --epsilon and --gamma, so ≥ 0 means given).
+func (f *ruleFlags) given() bool {
+	return *f.composite != "" || *f.rules != "" || *f.rulesFile != "" || *f.epsilon >= 0 || *f.gamma >= 0 || *f.low != "" || *f.high != ""
+}
+
 // bound reads a bound flag, or derives it from the preprocessing.
 func bound(flagValue string, pre *data.Preprocess, pixel float32, shape []int) (*tensor.T, error) {
 	if flagValue != "" {
 		if v, err := strconv.ParseFloat(flagValue, 32); err == nil {
 			return tensor.FromData([]float32{float32(v)}, 1), nil
 		}
-		return tensor.LoadNpy(flagValue)
+		return tensor.LoadNpyData(flagValue)
 	}
 	if pre == nil || len(shape) != 4 {
 		return nil, nil
@@ -69,15 +75,28 @@ func (f *ruleFlags) ruleMap(g *nn.Graph, pre *data.Preprocess, inShape []int) (*
 	if given > 1 {
 		return nil, fmt.Errorf("give only one of --composite, --rules and --rules-file")
 	}
+	if *f.composite == "" && (*f.epsilon >= 0 || *f.gamma >= 0) {
+		// Negative values are refused by checkFlags: ≥ 0 means given.
+		return nil, fmt.Errorf("--epsilon and --gamma set a composite's parameters: give --composite NAME, or write the values into --rules")
+	}
+	m, err := f.build(g, pre, inShape)
+	if err != nil || m == nil {
+		return m, err
+	}
+	warn(m.Warnings(g)...)
+	return m, nil
+}
+
+func (f *ruleFlags) build(g *nn.Graph, pre *data.Preprocess, inShape []int) (*lrp.RuleMap, error) {
 	switch {
 	case *f.rules != "":
-		return lrp.ParseRuleMap(*f.rules, tensor.LoadNpy)
+		return lrp.ParseRuleMap(*f.rules, tensor.LoadNpyData)
 	case *f.rulesFile != "":
 		spec, err := readRulesFile(*f.rulesFile)
 		if err != nil {
 			return nil, err
 		}
-		m, err := lrp.ParseRuleMap(spec, tensor.LoadNpy)
+		m, err := lrp.ParseRuleMap(spec, tensor.LoadNpyData)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", *f.rulesFile, err)
 		}
@@ -166,9 +185,20 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err := checkExplainOut(*out, *force); err != nil {
 		return err
 	}
+	if name, _, _ := strings.Cut(*method, ":"); name != "lrp" && rf.given() {
+		return fmt.Errorf("--composite, --rules, --rules-file, --epsilon, --gamma, --low and --high choose LRP rules; method %s takes none", *method)
+	}
 	g, err := mf.load()
 	if err != nil {
 		return err
+	}
+	if err := checkTarget(fs, g, *target); err != nil {
+		return err
+	}
+	if len(g.InputShape) == 4 {
+		if err := checkScale(*scale, g.InputShape[3]); err != nil {
+			return err
+		}
 	}
 	mInfo, err := mf.info()
 	if err != nil {
@@ -187,6 +217,11 @@ func runExplain(args []string, stdout io.Writer) error {
 	}
 	var prog *progress // without --data: one step per batch of --batch-size
 	explainBatch := func(in *inputSet, out string, offset int) error {
+		if in.x.Dims() == 4 {
+			if err := checkScale(*scale, in.x.Shape[3]); err != nil {
+				return err
+			}
+		}
 		a, err := newAttributor(*method, g, rf, in, *seed)
 		if err != nil {
 			return err

@@ -78,6 +78,9 @@ func loadModel(spec string) (*nn.Graph, error) {
 	if isTorchvision(spec) {
 		return nil, fmt.Errorf("model %s needs weights: --weights FILE (%s) or --random-init --seed S", spec, torchvision.WeightsURL(spec))
 	}
+	if err := checkModelFile(spec); err != nil {
+		return nil, err
+	}
 	if strings.HasSuffix(strings.ToLower(spec), ".onnx") {
 		return onnx.Load(spec)
 	}
@@ -110,7 +113,7 @@ func loadInputs(npyPath string, images []string, preprocess string, emb *models.
 		if preprocess != "" && preprocess != "none" {
 			return nil, fmt.Errorf("--preprocess %s applies to images; .npy input is used as it is (use --preprocess none)", preprocess)
 		}
-		x, err := tensor.LoadNpy(npyPath)
+		x, err := tensor.LoadNpyData(npyPath)
 		if err != nil {
 			return nil, err
 		}
@@ -132,6 +135,9 @@ func loadInputs(npyPath string, images []string, preprocess string, emb *models.
 		}
 		var items []*tensor.T
 		for _, path := range images {
+			if err := checkImageFile(path); err != nil {
+				return nil, err
+			}
 			img, err := data.Decode(path)
 			if err != nil {
 				return nil, err
@@ -181,4 +187,42 @@ func modelName(spec string) string {
 		return defaultModel
 	}
 	return spec
+}
+
+// checkImageFile refuses, with what to do instead, a directory or an empty
+// file given where an image file belongs.
+func checkImageFile(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return err
+	case st.IsDir():
+		return fmt.Errorf("%s is a directory, not an image: use --data %s to read the images in it", path, path)
+	case st.Size() == 0:
+		return fmt.Errorf("%s is empty (0 bytes), not an image", path)
+	}
+	return nil
+}
+
+// checkModelFile refuses, with what to do instead, a --model that is a
+// directory, an empty file, or a PyTorch weights file.
+func checkModelFile(spec string) error {
+	lower := strings.ToLower(spec)
+	for _, ext := range []string{".pth", ".pt", ".safetensors", ".bin", ".ckpt", ".tar"} {
+		if strings.HasSuffix(lower, ext) {
+			return fmt.Errorf("%s is a PyTorch weights file, not a model: use --model ARCH --weights %s (ARCH: %s)",
+				spec, spec, strings.Join(torchvision.Names(), ", "))
+		}
+	}
+	st, err := os.Stat(spec)
+	switch {
+	case err != nil:
+		return nil // reported by the caller
+	case st.IsDir():
+		return fmt.Errorf("model %s is a directory: give an ONNX file (.onnx), an embedded model (%s) or a torchvision architecture with --weights",
+			spec, strings.Join(models.Names(), ", "))
+	case st.Size() == 0:
+		return fmt.Errorf("model %s is empty (0 bytes), not an ONNX model", spec)
+	}
+	return nil
 }

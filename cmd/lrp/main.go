@@ -50,7 +50,7 @@ func main() {
 	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "lrp:", err)
+			fmt.Fprintln(os.Stderr, errorLine(err))
 		}
 		os.Exit(exitCode(err))
 	}
@@ -93,8 +93,20 @@ func newFlags(name, usageLine string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags that may appear before or after positional arguments.
+// parse parses flags that may appear before or after positional arguments,
+// and checks the values of the flags given (checkFlags).
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFlags(fs); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

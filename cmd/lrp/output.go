@@ -310,7 +310,7 @@ func loadRelevance(path string, batched bool) (*relevanceInput, error) {
 	if path == "" {
 		return nil, nil
 	}
-	r, err := tensor.LoadNpy(path)
+	r, err := tensor.LoadNpyData(path)
 	if err != nil {
 		return nil, err
 	}

@@ -188,7 +188,7 @@ func runSweep(args []string, stdout io.Writer) error {
 		}
 		in.pre = &p
 	}
-	tmpl := sweep.Template{Composite: *preset, Rules: *rules, Load: tensor.LoadNpy}
+	tmpl := sweep.Template{Composite: *preset, Rules: *rules, Load: tensor.LoadNpyData}
 	if *preset != "" {
 		if tmpl.Low, err = bound(*low, in.pre, 0, in.x.Shape); err != nil {
 			return fmt.Errorf("--low: %w", err)
@@ -200,6 +200,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	if *byClass && classes == nil {
 		return fmt.Errorf("--by-class needs labelled images: --data with class folders or labels, or an embedded model's samples")
 	}
+	warn(sweep.GridWarnings(g, tmpl, axes)...)
 	cfg := sweep.Config{Graph: g, Model: modelName(*model), Template: tmpl, Axes: axes, Source: src, BatchSize: *df.batch,
 		Eval: ecfg, Orders: orderList, Shard: si, Shards: sn, Dir: *out, Resume: *resume, Progress: progressOutput, Classes: classes}
 	if defaultPreset {
