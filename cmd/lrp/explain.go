@@ -144,7 +144,7 @@ func runExplain(args []string, stdout io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed for smoothgrad and random")
 	cmap := fs.String("colormap", "bwr", "heatmap colormap: "+strings.Join(viz.ColormapNames(), ", "))
 	thesisColors := fs.Bool("thesis-colors", false, "heatmap range ±10·(mean |R|³)^(1/3) and colours ×0.85, as the thesis code draws them")
-	overlay := fs.Float64("overlay", 0, "blend heatmaps over the input with this opacity (0 < a ≤ 1; 0: no overlay)")
+	overlay := fs.Float64("overlay", 0, "blend heatmaps over the input picture: opacity a·|R|/max|R| per pixel, so the picture shows where relevance is near zero (0 < a ≤ 1; 0: no overlay)")
 	scale := fs.Int("scale", 0, "enlarge heatmaps by this factor, nearest neighbour (default: to at least 224 pixels)")
 	rf := addRuleFlags(fs)
 	// 8 images at a time: explaining VGG16 takes about 1.8 GB at batch 8.
