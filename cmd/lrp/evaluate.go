@@ -248,7 +248,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			or.AUC, or.AOPC = eval.AUC(or.Mean), eval.AOPC(or.Mean)
 			mr.Orders[string(o)] = or
 			fmt.Fprintf(stdout, "%-28s %-6s AUC %10.4f  AOPC %9.4f  (perturb %.2fs, forward %.2fs)\n", name, o, or.AUC, or.AOPC, ac.perturb.Seconds(), ac.fwd.Seconds())
-			curves = append(curves, viz.Curve{Label: name + " " + string(o), Scores: or.Scores, Mean: or.Mean, AUC: or.AUC})
+			curves = append(curves, viz.Curve{Label: name + " " + string(o), Method: name, Order: string(o), Scores: or.Scores, Mean: or.Mean, AUC: or.AUC})
 		}
 		if m, l := mr.Orders["morf"], mr.Orders["lrf"]; m != nil && l != nil {
 			abpc := l.AUC - m.AUC

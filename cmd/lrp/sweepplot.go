@@ -43,7 +43,7 @@ func plotSweep(t *sweep.Table, out string) error {
 	var curves []viz.Curve
 	for _, p := range picks {
 		r := t.Rows[p.i]
-		curves = append(curves, viz.Curve{Label: p.what + ": " + r.Point.Label(t.Settings.Axes), Mean: r.Mean["morf"], AUC: r.AUC["morf"]})
+		curves = append(curves, viz.Curve{Label: p.what + ": " + r.Point.Label(t.Settings.Axes), Order: "morf", Mean: r.Mean["morf"], AUC: r.AUC["morf"]})
 	}
 	p, err := viz.PlotCurves("sweep: mean MoRF curves", curves)
 	if err != nil {
