@@ -136,3 +136,38 @@ func TestReportExplainsMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelledRow: the title sits above the images and each caption under
+// its own image.
+func TestLabelledRow(t *testing.T) {
+	grey := func() image.Image {
+		m := image.NewGray(image.Rect(0, 0, 28, 28))
+		for i := range m.Pix {
+			m.Pix[i] = 128
+		}
+		return m
+	}
+	imgs := []image.Image{grey(), grey(), grey()}
+	plain := Row(imgs, 4)
+	out := LabelledRow("input 0, lrp, MORF", imgs, []string{"heatmap", "", "step 3: flipped\n(12 patches)"}, 4)
+	if out.Bounds().Dx() != plain.Bounds().Dx()+1 || out.Bounds().Dy() < plain.Bounds().Dy()+3*13 {
+		t.Fatalf("labelled row %v, plain row %v: no room for title and two caption lines", out.Bounds(), plain.Bounds())
+	}
+	dark := func(p color.RGBA) bool { return max(p.R, p.G, p.B) < 60 }
+	top := out.Bounds().Dy() - plain.Bounds().Dy() - 2*15 - 4 // title strip height
+	if n := countWhere(out, image.Rect(0, 0, out.Bounds().Dx(), top), dark); n < 20 {
+		t.Errorf("title strip has %d dark pixels", n)
+	}
+	below := plain.Bounds().Dy() + top
+	for i, want := range []bool{true, false, true} {
+		x := 1 + i*(112+rowGap)
+		n := countWhere(out, image.Rect(x, below, x+112, out.Bounds().Dy()), dark)
+		if (n > 10) != want {
+			t.Errorf("caption %d: %d dark pixels, want text: %v", i, n, want)
+		}
+	}
+	// The images themselves are unchanged, just moved down.
+	if got := out.RGBAAt(50, top+50); got != (color.RGBA{128, 128, 128, 255}) {
+		t.Errorf("image pixel %v", got)
+	}
+}
