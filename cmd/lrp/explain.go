@@ -146,6 +146,7 @@ func runExplain(args []string, stdout io.Writer) error {
 	thesisColors := fs.Bool("thesis-colors", false, "heatmap range ±10·(mean |R|³)^(1/3) and colours ×0.85, as the thesis code draws them")
 	overlay := fs.Float64("overlay", 0, "blend heatmaps over the input picture: opacity a·|R|/max|R| per pixel, so the picture shows where relevance is near zero (0 < a ≤ 1; 0: no overlay)")
 	scale := fs.Int("scale", 0, "enlarge heatmaps by this factor, nearest neighbour (default: to at least 224 pixels)")
+	heatmapSize := fs.String("heatmap-size", heatmapAtModel, "heatmap size: model (the model input, enlarged by --scale) or input (each image's own width×height, the relevance resampled onto the part the preprocessing kept)")
 	rf := addRuleFlags(fs)
 	// 8 images at a time: explaining VGG16 takes about 1.8 GB at batch 8.
 	df := addDatasetFlags(fs, 8)
@@ -170,6 +171,10 @@ func runExplain(args []string, stdout io.Writer) error {
 	if *overlay < 0 || *overlay > 1 {
 		return fmt.Errorf("--overlay must be in [0, 1]")
 	}
+	atInput, err := checkHeatmapSize(*heatmapSize, *scale)
+	if err != nil {
+		return err
+	}
 	var targets []int
 	if *target >= 0 {
 		targets = []int{*target}
@@ -187,7 +192,7 @@ func runExplain(args []string, stdout io.Writer) error {
 		if o.Scale == 0 && in.x.Dims() == 4 {
 			o.Scale = max(1, 224/in.x.Shape[3])
 		}
-		return writeRelevance(out, in, res, o, *overlay, offset, stdout)
+		return writeRelevance(out, in, res, o, *overlay, atInput, offset, stdout)
 	}
 	if *df.path != "" {
 		if *input != "" || len(images) > 0 {
@@ -267,7 +272,7 @@ func newAttributor(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, seed
 
 // writeRelevance writes r.npy, or DIR/relevance.npy and one heatmap PNG
 // per input when out is a directory (or has no .npy suffix).
-func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, offset int, stdout io.Writer) error {
+func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, atInput bool, offset int, stdout io.Writer) error {
 	if strings.HasSuffix(strings.ToLower(out), ".npy") {
 		if err := tensor.SaveNpy(out, res.Relevance); err != nil {
 			return err
@@ -292,15 +297,7 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapO
 				base = fmt.Sprintf("input-%d", i)
 			}
 			path := filepath.Join(out, fmt.Sprintf("%03d-%s-heatmap.png", max(offset, 0)+i, base))
-			o := hopt
-			if overlay > 0 && in.pre != nil {
-				mean, std, err := normalization(in, "")
-				if err != nil {
-					return err
-				}
-				o.Overlay, o.Alpha = viz.InputImage(in.x.Batch(i), mean, std), overlay
-			}
-			img, err := viz.HeatmapWith(res.Relevance.Batch(i), o)
+			img, err := heatmapFor(in, i, res.Relevance.Batch(i), hopt, overlay, atInput)
 			if err != nil {
 				return err
 			}
