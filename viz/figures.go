@@ -15,8 +15,8 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// PlotFlips draws the number of patches flipped at each step and the
-// cumulative share of the image flipped.
+// PlotFlips draws the number of patches flipped at each step (solid) and
+// the cumulative number flipped (dashed), legend right of the data.
 func PlotFlips(flips []int) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "patches flipped per step"
@@ -45,7 +45,8 @@ func PlotFlips(flips []int) (*plot.Plot, error) {
 	p.Add(bars, line)
 	p.Legend.Add("flipped in the step", bars)
 	p.Legend.Add("flipped so far", line)
-	p.Legend.Top, p.Legend.Left = true, true
+	p.X.Tick.Marker = IntegerTicks{}
+	LegendOutside(p)
 	return p, nil
 }
 
