@@ -60,8 +60,11 @@ type HeatmapOptions struct {
 	// tutorial): colour range ±10·(mean |R|³)^(1/3) and colours scaled by
 	// 0.85. Otherwise the range is the symmetric max |R|.
 	Thesis bool
-	// Overlay, if set, is the input picture the heatmap is blended over
-	// with opacity Alpha (0 < Alpha ≤ 1).
+	// Overlay, if set, is the input picture the heatmap is blended over.
+	// Each pixel's opacity is Alpha·|R|/bound (clipped to 1), bound being
+	// the colour range (max |R|, or the thesis range): where relevance is
+	// near zero the picture shows through unchanged, where it is largest
+	// the heatmap covers it with opacity Alpha (0 < Alpha ≤ 1).
 	Overlay image.Image
 	Alpha   float64
 	// Scale enlarges the result by an integer factor with nearest
@@ -112,7 +115,7 @@ func HeatmapWith(r *tensor.T, opt HeatmapOptions) (*image.RGBA, error) {
 		cr, cg, cb = cr*scale, cg*scale, cb*scale
 		if opt.Overlay != nil {
 			or, og, ob, _ := opt.Overlay.At(opt.Overlay.Bounds().Min.X+i%w, opt.Overlay.Bounds().Min.Y+i/w).RGBA()
-			a := opt.Alpha
+			a := opt.Alpha * math.Min(1, math.Abs(v)/bound)
 			cr = a*cr + (1-a)*float64(or)/0xffff
 			cg = a*cg + (1-a)*float64(og)/0xffff
 			cb = a*cb + (1-a)*float64(ob)/0xffff

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
+	"strconv"
 
 	"github.com/xai-go/lrp/internal/outfile"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // Curve is one perturbation curve set to draw: a method's per-image
@@ -19,6 +22,13 @@ type Curve struct {
 	Scores [][]float64 // per image, steps 0…S
 	Mean   []float64
 	AUC    float64
+	// Method groups curves by colour: curves of one method share it
+	// (default: Label).
+	Method string
+	// Order ("morf", "lrf", "random" or "") sets the line and marker, so
+	// that the orders differ without colour: MoRF solid with circles,
+	// LRF dashed with triangles, random dotted with squares.
+	Order string
 }
 
 // palette holds distinct colours for the mean curves of several methods.
@@ -27,15 +37,28 @@ var palette = []color.RGBA{
 	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {23, 190, 207, 255},
 }
 
+// orderStyle is the dash pattern and marker of a perturbation order.
+func orderStyle(order string) ([]vg.Length, draw.GlyphDrawer) {
+	switch order {
+	case "lrf":
+		return []vg.Length{vg.Points(6), vg.Points(3)}, draw.TriangleGlyph{}
+	case "random":
+		return []vg.Length{vg.Points(1.5), vg.Points(2.5)}, draw.SquareGlyph{}
+	}
+	return nil, draw.CircleGlyph{}
+}
+
 // PlotCurves draws pixel-flipping curves: every image's curve thin and
-// grey, each method's mean thick in its own colour with its AUC in the
-// legend. x is the perturbation step, y the target class's logit.
+// grey, each method's mean thick in its own colour, with the order told
+// apart by line and marker (see Curve.Order), and its AUC in the legend,
+// which sits right of the data. x is the perturbation step (integer
+// ticks), y the target class's logit.
 func PlotCurves(title string, curves []Curve) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "perturbation step"
 	p.Y.Label.Text = "logit of the explained class"
-	p.Legend.Top = true
+	p.X.Tick.Marker = IntegerTicks{}
 	grey := color.RGBA{170, 170, 170, 255}
 	for _, c := range curves {
 		for _, s := range c.Scores {
@@ -48,17 +71,89 @@ func PlotCurves(title string, curves []Curve) (*plot.Plot, error) {
 			p.Add(l)
 		}
 	}
-	for i, c := range curves {
-		l, err := plotter.NewLine(points(c.Mean))
+	colours := map[string]color.Color{}
+	steps := 0
+	for _, c := range curves {
+		steps = max(steps, len(c.Mean))
+	}
+	for _, c := range curves {
+		method := c.Method
+		if method == "" {
+			method = c.Label
+		}
+		col, ok := colours[method]
+		if !ok {
+			col = palette[len(colours)%len(palette)]
+			colours[method] = col
+		}
+		l, s, err := plotter.NewLinePoints(points(c.Mean))
 		if err != nil {
 			return nil, err
 		}
-		l.Color = palette[i%len(palette)]
-		l.Width = vg.Points(2.5)
-		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (AUC %.4g)", c.Label, c.AUC), l)
+		dashes, glyph := orderStyle(c.Order)
+		l.Color, l.Width, l.Dashes = col, vg.Points(2), dashes
+		s.Color, s.Shape, s.Radius = col, glyph, vg.Points(3.5)
+		// At most about 15 markers per curve: enough to tell the shape.
+		if every := (steps + 14) / 15; every > 1 {
+			var thin plotter.XYs
+			for i, pt := range s.XYs {
+				if i%every == 0 || i == len(s.XYs)-1 {
+					thin = append(thin, pt)
+				}
+			}
+			s.XYs = thin
+		}
+		p.Add(l, s)
+		p.Legend.Add(fmt.Sprintf("%s (AUC %.4g)", c.Label, c.AUC), l, s)
 	}
+	LegendOutside(p)
 	return p, nil
+}
+
+// LegendOutside moves p's legend to the right of the data area: the data
+// area shrinks by the legend's width, so no entry covers a curve. Call it
+// after the legend's entries are added.
+func LegendOutside(p *plot.Plot) {
+	p.Legend.Top, p.Legend.Left = true, false
+	p.Legend.XOffs = -vg.Points(4)
+	p.Add(legendSpace{&p.Legend})
+}
+
+// legendSpace reserves room right of the data area for a legend.
+type legendSpace struct{ l *plot.Legend }
+
+// Plot draws nothing: the plot draws the legend itself.
+func (legendSpace) Plot(draw.Canvas, *plot.Plot) {}
+
+// GlyphBoxes returns a box at the right edge as wide as the legend, which
+// makes the plot narrow its data area by as much.
+func (s legendSpace) GlyphBoxes(*plot.Plot) []plot.GlyphBox {
+	w := s.l.Rectangle(draw.Canvas{}).Size().X
+	if w <= 0 {
+		return nil
+	}
+	return []plot.GlyphBox{{X: 1, Y: 0.5, Rectangle: vg.Rectangle{Max: vg.Point{X: w + vg.Points(12)}}}}
+}
+
+// IntegerTicks is a plot.Ticker for a step axis: major ticks only at
+// integers, 1, 2 or 5 times a power of ten apart, at most about ten.
+type IntegerTicks struct{}
+
+// Ticks returns the integer ticks in [min, max].
+func (IntegerTicks) Ticks(min, max float64) []plot.Tick {
+	lo, hi := math.Ceil(min), math.Floor(max)
+	if hi < lo {
+		return nil
+	}
+	step := 1.0
+	for i := 0; (hi-lo)/step > 10; i++ {
+		step = []float64{2, 5, 10}[i%3] * math.Pow(10, float64(i/3))
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+	}
+	return ticks
 }
 
 func points(y []float64) plotter.XYs {

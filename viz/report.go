@@ -32,10 +32,11 @@ type ReportRow struct {
 	Heatmaps   []template.URL
 }
 
-// ReportMetric is one line of the AUC table.
+// ReportMetric is one line of the AUC table: AUC of the MoRF and LRF
+// curves, ABPC, and AOPC of MoRF (AOPC) and LRF (AOPCLRF), formatted.
 type ReportMetric struct {
-	Method                string
-	MoRF, LRF, ABPC, AOPC string
+	Method                         string
+	MoRF, LRF, ABPC, AOPC, AOPCLRF string
 }
 
 // DataURL encodes an image as an inline PNG.
@@ -72,12 +73,19 @@ img.px{image-rendering:pixelated;width:112px;height:112px}
 <h1>{{.Title}}</h1>
 {{range .Notes}}<p>{{.}}</p>{{end}}
 <h2>Faithfulness (pixel flipping)</h2>
-<p>MoRF AUC: lower is better (the logit falls fast when the most relevant patches go);
-LRF AUC: higher is better; ABPC = AUC(LRF) − AUC(MoRF): higher is better.</p>
-<table><tr><th>method</th><th>AUC MoRF</th><th>AUC LRF</th><th>ABPC</th><th>AOPC MoRF</th></tr>
-{{range .Table}}<tr><td>{{.Method}}</td><td class="num">{{.MoRF}}</td><td class="num">{{.LRF}}</td><td class="num">{{.ABPC}}</td><td class="num">{{.AOPC}}</td></tr>
+<p>Patches are removed step by step, most relevant first (MoRF) or least relevant first (LRF),
+and the model's score for the explained class is recorded after each step.</p>
+<ul>
+<li><b>AUC</b> is the area under that score curve (trapezoids, one unit per step):
+a low MoRF AUC means the score collapses as soon as the patches the explanation calls relevant go, so lower MoRF AUC is more faithful, and a higher LRF AUC is better.</li>
+<li><b>AOPC</b> (area over the perturbation curve) is the average drop of the score below its unperturbed value over the steps: higher is better for MoRF, lower for LRF.</li>
+<li><b>ABPC</b> = AUC(LRF) − AUC(MoRF), the area between the two curves, is higher for more faithful explanations; it is the symmetric relevance gain (SRG) of Blücher et al. (2024).</li>
+</ul>
+<table><tr><th>method</th><th>AUC MoRF ↓</th><th>AUC LRF ↑</th><th>ABPC ↑</th><th>AOPC MoRF ↑</th><th>AOPC LRF ↓</th></tr>
+{{range .Table}}<tr><td>{{.Method}}</td><td class="num">{{.MoRF}}</td><td class="num">{{.LRF}}</td><td class="num">{{.ABPC}}</td><td class="num">{{.AOPC}}</td><td class="num">{{.AOPCLRF}}</td></tr>
 {{end}}</table>
-{{range .Plots}}<img src="{{.}}" alt="perturbation curves">{{end}}
+<p>Curves: each method's mean in its colour, MoRF solid with circles, LRF dashed with triangles; single images thin and grey.</p>
+{{range .Plots}}<img src="{{.}}" alt="perturbation curves, MoRF and LRF">{{end}}
 <h2>Heatmaps</h2>
 <p>Relevance summed over channels; red positive, blue negative, white zero (symmetric max-abs scale per image).</p>
 <table><tr><th>input</th><th>prediction</th>{{range .Methods}}<th>{{.}}</th>{{end}}</tr>

@@ -1,6 +1,7 @@
 package viz
 
 import (
+	"image"
 	"image/color"
 	"testing"
 
@@ -37,5 +38,41 @@ func TestHeatmapColours(t *testing.T) {
 	big, _ := HeatmapWith(r, HeatmapOptions{Scale: 3})
 	if big.Bounds().Dx() != 6 {
 		t.Errorf("scaled width %d", big.Bounds().Dx())
+	}
+}
+
+// TestOverlayKeepsPicture: the overlay's opacity follows |R|, so a pixel
+// of zero relevance keeps the picture's colour exactly and the pixel of
+// largest |R| gets the colormap's colour at opacity Alpha.
+func TestOverlayKeepsPicture(t *testing.T) {
+	r := tensor.FromData([]float32{0, 4, -4, 1e-9}, 1, 2, 2)
+	pic := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	for i, c := range []color.RGBA{{12, 200, 77, 255}, {0, 0, 0, 255}, {255, 255, 255, 255}, {90, 91, 92, 255}} {
+		pic.SetRGBA(i%2, i/2, c)
+	}
+	img, err := HeatmapWith(r, HeatmapOptions{Overlay: pic, Alpha: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		x, y int
+		want color.RGBA
+	}{
+		{0, 0, color.RGBA{12, 200, 77, 255}}, // R = 0: the picture
+		{1, 0, color.RGBA{255, 0, 0, 255}},   // R = max: pure red
+		{0, 1, color.RGBA{0, 0, 255, 255}},   // R = −max: pure blue
+		{1, 1, color.RGBA{90, 91, 92, 255}},  // |R| ≈ 0: the picture
+	} {
+		if got := img.RGBAAt(c.x, c.y); got != c.want {
+			t.Errorf("pixel (%d,%d) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+	// At opacity 0.5 the maximum blends half red over black.
+	img, _ = HeatmapWith(r, HeatmapOptions{Overlay: pic, Alpha: 0.5})
+	if got, want := img.RGBAAt(1, 0), (color.RGBA{128, 0, 0, 255}); got != want {
+		t.Errorf("half-opaque maximum = %v, want %v", got, want)
+	}
+	if got := img.RGBAAt(0, 0); got != (color.RGBA{12, 200, 77, 255}) {
+		t.Errorf("zero relevance at opacity 0.5 = %v, want the picture", got)
 	}
 }

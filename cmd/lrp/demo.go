@@ -127,16 +127,14 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 			}
 			results.Flips, results.Settings["steps"], results.Settings["max_batch"] = r.Flips, r.Config.Steps, r.Config.MaxBatch
 			mr.Orders[string(o)] = &orderResult{Scores: r.Scores, Mean: r.Mean, AUC: r.AUC, AUCs: r.AUCs, AOPC: r.AOPC}
-			if o == eval.MoRF {
-				curves = append(curves, viz.Curve{Label: m, Scores: r.Scores, Mean: r.Mean, AUC: r.AUC})
-			}
+			curves = append(curves, viz.Curve{Label: m + " " + string(o), Method: m, Order: string(o), Scores: r.Scores, Mean: r.Mean, AUC: r.AUC})
 		}
 		abpc := mr.Orders["lrf"].AUC - mr.Orders["morf"].AUC
 		mr.ABPC = &abpc
 		results.Methods = append(results.Methods, mr)
 		report.Table = append(report.Table, viz.ReportMetric{Method: emb.Name + " · " + m,
 			MoRF: fmt.Sprintf("%.2f", mr.Orders["morf"].AUC), LRF: fmt.Sprintf("%.2f", mr.Orders["lrf"].AUC),
-			ABPC: fmt.Sprintf("%.2f", abpc), AOPC: fmt.Sprintf("%.2f", mr.Orders["morf"].AOPC)})
+			ABPC: fmt.Sprintf("%.2f", abpc), AOPC: fmt.Sprintf("%.2f", mr.Orders["morf"].AOPC), AOPCLRF: fmt.Sprintf("%.2f", mr.Orders["lrf"].AOPC)})
 		fmt.Fprintf(stdout, "%-14s %-26s AUC MoRF %7.2f  LRF %7.2f  ABPC %7.2f\n", emb.Name, m, mr.Orders["morf"].AUC, mr.Orders["lrf"].AUC, abpc)
 		for i := range in.names {
 			hm := viz.Upscale(viz.Heatmap(res.Relevance.Batch(i)), 4)
@@ -151,14 +149,14 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 			rows[i].Heatmaps = append(rows[i].Heatmaps, u)
 		}
 	}
-	p, err := viz.PlotCurves(fmt.Sprintf("%s: pixel flipping, MoRF (inpaint, patch %d)", emb.Name, patch), curves)
+	p, err := viz.PlotCurves(fmt.Sprintf("%s: pixel flipping, MoRF and LRF (inpaint, patch %d)", emb.Name, patch), curves)
 	if err != nil {
 		return nil, err
 	}
-	if err := viz.SavePlot(p, filepath.Join(dir, "curves.png"), 7, 5); err != nil {
+	if err := viz.SavePlot(p, filepath.Join(dir, "curves.png"), 10, 6); err != nil {
 		return nil, err
 	}
-	u, err := viz.PlotURL(p, 7, 5)
+	u, err := viz.PlotURL(p, 10, 6)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +24,28 @@ func TestDemo(t *testing.T) {
 	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
 	if !strings.Contains(string(html), "data:image/png;base64,") || !strings.Contains(string(html), "epsilon-gamma-box") {
 		t.Error("report lacks inline images or methods")
+	}
+	// The report shows LRF as well as MoRF: its table's LRF AUC and AOPC
+	// are the ones in results.json.
+	var res map[string]struct {
+		Methods []struct {
+			Method string
+			Orders map[string]struct{ AUC, AOPC float64 }
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	lrf := res["mnist"].Methods[0].Orders["lrf"]
+	if lrf.AUC == 0 || lrf.AOPC == 0 {
+		t.Fatalf("results.json: no LRF AUC or AOPC: %+v", lrf)
+	}
+	if want := fmt.Sprintf(`<td class="num">%.2f</td>`, lrf.AUC); !strings.Contains(string(html), want) {
+		t.Errorf("report lacks the LRF AUC %s", want)
+	}
+	if want := fmt.Sprintf(`<td class="num">%.2f</td></tr>`, lrf.AOPC); !strings.Contains(string(html), want) {
+		t.Errorf("report lacks the LRF AOPC %s", want)
 	}
 	if err := run([]string{"demo", "--out", dir, "--model", "imagenet"}, &stdout); err == nil {
 		t.Error("unknown embedded model accepted")

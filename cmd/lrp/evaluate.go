@@ -296,7 +296,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			or.AUC, or.AOPC = eval.AUC(or.Mean), eval.AOPC(or.Mean)
 			mr.Orders[string(o)] = or
 			fmt.Fprintf(stdout, "%-28s %-6s AUC %10.4f  AOPC %9.4f  (perturb %.2fs, forward %.2fs)\n", name, o, or.AUC, or.AOPC, ac.perturb.Seconds(), ac.fwd.Seconds())
-			curves = append(curves, viz.Curve{Label: name + " " + string(o), Scores: or.Scores, Mean: or.Mean, AUC: or.AUC})
+			curves = append(curves, viz.Curve{Label: name + " " + string(o), Method: name, Order: string(o), Scores: or.Scores, Mean: or.Mean, AUC: or.AUC})
 		}
 		if m, l := mr.Orders["morf"], mr.Orders["lrf"]; m != nil && l != nil {
 			abpc := l.AUC - m.AUC
@@ -429,6 +429,7 @@ func stepFigures(dir, method, order string, r *eval.Result, rel *tensor.T, offse
 			return err
 		}
 		row := []image.Image{hm}
+		captions := []string{"heatmap"}
 		cum := 0
 		flipped := make([]int, S+1)
 		for k := range flipped {
@@ -439,9 +440,11 @@ func stepFigures(dir, method, order string, r *eval.Result, rel *tensor.T, offse
 		for _, k := range steps {
 			row = append(row, viz.Mask(r.PatchOrder[n], flipped[k], r.Config.Patch, w, r.Inputs[0].Shape[2]),
 				viz.InputImage(r.Inputs[k].Batch(n), r.Config.Mean, r.Config.Std))
+			captions = append(captions, fmt.Sprintf("mask, step %d\n(%d patches)", k, flipped[k]), fmt.Sprintf("input, step %d", k))
 		}
 		name := fmt.Sprintf("input%03d-%s-%s.png", offset+n, safeName(method), order)
-		if err := viz.SavePNG(filepath.Join(dir, name), viz.Row(row, max(1, 112/w))); err != nil {
+		title := fmt.Sprintf("input %d, %s, %s: heatmap; then per step the flipped patches (black) and the perturbed input", offset+n, method, strings.ToUpper(order))
+		if err := viz.SavePNG(filepath.Join(dir, name), viz.LabelledRow(title, row, captions, max(1, 112/w))); err != nil {
 			return err
 		}
 	}

@@ -162,9 +162,10 @@ func runExplain(args []string, stdout io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed for smoothgrad and random")
 	cmap := fs.String("colormap", "bwr", "heatmap colormap: "+strings.Join(viz.ColormapNames(), ", "))
 	thesisColors := fs.Bool("thesis-colors", false, "heatmap range ±10·(mean |R|³)^(1/3) and colours ×0.85, as the thesis code draws them")
-	overlay := fs.Float64("overlay", 0, "blend heatmaps over the input with this opacity (0 < a ≤ 1; 0: no overlay)")
+	overlay := fs.Float64("overlay", 0, "blend heatmaps over the input picture: opacity a·|R|/max|R| per pixel, so the picture shows where relevance is near zero (0 < a ≤ 1; 0: no overlay)")
 	scale := fs.Int("scale", 0, "enlarge heatmaps by this factor, nearest neighbour (default: to at least 224 pixels)")
 	force := fs.Bool("force", false, "write into a --out directory that is not empty (files of the same names are replaced)")
+	heatmapSize := fs.String("heatmap-size", heatmapAtModel, "heatmap size: model (the model input, enlarged by --scale) or input (each image's own width×height, the relevance resampled onto the part the preprocessing kept)")
 	rf := addRuleFlags(fs)
 	// 8 images at a time: explaining VGG16 takes about 1.8 GB at batch 8.
 	df := addDatasetFlags(fs, 8)
@@ -211,6 +212,10 @@ func runExplain(args []string, stdout io.Writer) error {
 	if *overlay < 0 || *overlay > 1 {
 		return fmt.Errorf("--overlay must be in [0, 1]")
 	}
+	atInput, err := checkHeatmapSize(*heatmapSize, *scale)
+	if err != nil {
+		return err
+	}
 	var targets []int
 	if *target >= 0 {
 		targets = []int{*target}
@@ -242,7 +247,7 @@ func runExplain(args []string, stdout io.Writer) error {
 			return err
 		}
 		side := &relevanceInfo{Tool: toolVersion(), Model: mInfo, Method: mi}
-		return writeRelevance(out, in, res, o, *overlay, offset, side, stdout)
+		return writeRelevance(out, in, res, o, *overlay, atInput, offset, side, stdout)
 	}
 	if *df.path != "" {
 		if strings.HasSuffix(strings.ToLower(*out), ".npy") {
@@ -342,7 +347,7 @@ func checkExplainOut(out string, force bool) error {
 // relevance file FILE.npy it writes FILE.npy.json, side completed with the
 // inputs' identity and the targets (see relevanceInfo), which evaluate
 // --relevance checks.
-func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, offset int, side *relevanceInfo, stdout io.Writer) error {
+func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapOptions, overlay float64, atInput bool, offset int, side *relevanceInfo, stdout io.Writer) error {
 	side.Inputs.add(in)
 	side.Targets, side.Shape = res.Targets, res.Relevance.Shape
 	if strings.HasSuffix(strings.ToLower(out), ".npy") {
@@ -372,15 +377,7 @@ func writeRelevance(out string, in *inputSet, res *lrp.Result, hopt viz.HeatmapO
 				base = fmt.Sprintf("input-%d", i)
 			}
 			path := filepath.Join(out, fmt.Sprintf("%03d-%s-heatmap.png", max(offset, 0)+i, base))
-			o := hopt
-			if overlay > 0 && in.pre != nil {
-				mean, std, err := normalization(in, "")
-				if err != nil {
-					return err
-				}
-				o.Overlay, o.Alpha = viz.InputImage(in.x.Batch(i), mean, std), overlay
-			}
-			img, err := viz.HeatmapWith(res.Relevance.Batch(i), o)
+			img, err := heatmapFor(in, i, res.Relevance.Batch(i), hopt, overlay, atInput)
 			if err != nil {
 				return err
 			}

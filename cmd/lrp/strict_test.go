@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -51,19 +50,11 @@ func strictInputs(t *testing.T, dir string) {
 // flagsOf returns the flag names of a command, from its -h output.
 func flagsOf(t *testing.T, cmd string) []string {
 	t.Helper()
-	f, err := os.CreateTemp(t.TempDir(), "usage")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	stderr := os.Stderr
-	os.Stderr = f
-	err = run([]string{cmd, "-h"}, &bytes.Buffer{})
-	os.Stderr = stderr
-	if !errors.Is(err, flag.ErrHelp) {
+	var help bytes.Buffer
+	if err := run([]string{cmd, "-h"}, &help); err != nil {
 		t.Fatalf("%s -h: %v", cmd, err)
 	}
-	b, _ := os.ReadFile(f.Name())
+	b := help.Bytes()
 	var names []string
 	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(string(b), -1) {
 		names = append(names, m[1])

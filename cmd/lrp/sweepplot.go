@@ -2,15 +2,7 @@ package main
 
 import (
 	"fmt"
-	"image/color"
-	"math"
 	"path/filepath"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette/moreland"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/xai-go/lrp/sweep"
 	"github.com/xai-go/lrp/viz"
@@ -43,7 +35,7 @@ func plotSweep(t *sweep.Table, out string) error {
 	var curves []viz.Curve
 	for _, p := range picks {
 		r := t.Rows[p.i]
-		curves = append(curves, viz.Curve{Label: p.what + ": " + r.Point.Label(t.Settings.Axes), Mean: r.Mean["morf"], AUC: r.AUC["morf"]})
+		curves = append(curves, viz.Curve{Label: p.what + ": " + r.Point.Label(t.Settings.Axes), Order: "morf", Mean: r.Mean["morf"], AUC: r.AUC["morf"]})
 	}
 	p, err := viz.PlotCurves("sweep: mean MoRF curves", curves)
 	if err != nil {
@@ -75,50 +67,31 @@ func defaultPoint(t *sweep.Table) int {
 	return -1
 }
 
-// aucGrid adapts a 2-D sweep to plotter.GridXYZ (cells by value index).
-type aucGrid struct {
-	t    *sweep.Table
-	x, y sweep.Axis
-}
-
-func (g aucGrid) Dims() (c, r int) { return len(g.x.Values), len(g.y.Values) }
-func (g aucGrid) Z(c, r int) float64 {
-	return g.t.Rows[c*len(g.y.Values)+r].AUC["morf"]
-}
-func (g aucGrid) X(c int) float64 { return float64(c) }
-func (g aucGrid) Y(r int) float64 { return float64(r) }
-
+// gridHeatmap draws the MoRF AUC over a 2-D grid (rows ordered x-major,
+// as the sweep enumerates them) with the best point marked.
 func gridHeatmap(t *sweep.Table, best int, path string) error {
-	g := aucGrid{t: t, x: t.Settings.Axes[0], y: t.Settings.Axes[1]}
-	pal := moreland.SmoothBlueRed().Palette(64)
-	hm := plotter.NewHeatMap(g, pal)
-	p := plot.New()
-	p.Title.Text = "MoRF AUC over the grid (lower is better; × marks the best)"
-	p.X.Label.Text = g.x.Name + " (value index)"
-	p.Y.Label.Text = g.y.Name + " (value index)"
-	p.Add(hm)
-	bx, by := float64(best/len(g.y.Values)), float64(best%len(g.y.Values))
-	sc, err := plotter.NewScatter(plotter.XYs{{X: bx, Y: by}})
+	x, y := t.Settings.Axes[0], t.Settings.Axes[1]
+	g := viz.Grid{Quantity: "MoRF AUC", Better: "lower", XName: x.Name, YName: y.Name,
+		XTicks: valueLabels(x), YTicks: valueLabels(y), Z: make([][]float64, len(x.Values)),
+		Best: [2]int{best / len(y.Values), best % len(y.Values)}}
+	for c := range g.Z {
+		g.Z[c] = make([]float64, len(y.Values))
+		for r := range g.Z[c] {
+			g.Z[c][r] = t.Rows[c*len(y.Values)+r].AUC["morf"]
+		}
+	}
+	p, err := viz.PlotGrid(g)
 	if err != nil {
 		return err
 	}
-	sc.GlyphStyle.Shape = draw.CrossGlyph{}
-	sc.GlyphStyle.Radius = vg.Points(8)
-	sc.GlyphStyle.Color = color.Black
-	p.Add(sc)
-	p.X.Tick.Marker = valueTicks(g.x)
-	p.Y.Tick.Marker = valueTicks(g.y)
-	return viz.SavePlot(p, path, 7, 6)
+	return viz.SavePlot(p, path, 8, 6)
 }
 
-type valueTicks sweep.Axis
-
-func (v valueTicks) Ticks(min, max float64) []plot.Tick {
-	var ticks []plot.Tick
-	for i, x := range v.Values {
-		if float64(i) >= math.Floor(min) && float64(i) <= math.Ceil(max) {
-			ticks = append(ticks, plot.Tick{Value: float64(i), Label: fmt.Sprintf("%.3g", x)})
-		}
+// valueLabels are an axis's values as tick labels.
+func valueLabels(a sweep.Axis) []string {
+	l := make([]string, len(a.Values))
+	for i, v := range a.Values {
+		l[i] = fmt.Sprintf("%.3g", v)
 	}
-	return ticks
+	return l
 }
