@@ -308,7 +308,9 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 		return nil, genErr
 	}
 	res.PerturbTime = time.Duration(perturbNanos.Load())
-	res.summarize()
+	if err := res.summarize(); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -364,16 +366,12 @@ func generate(i int, x, r *tensor.T, cfg Config, m int, skip []bool, items chan<
 	return nil
 }
 
-func (r *Result) summarize() {
-	S := len(r.Flips)
-	r.Mean = make([]float64, S)
-	r.AUCs = make([]float64, len(r.Scores))
-	for n, s := range r.Scores {
-		for k, v := range s {
-			r.Mean[k] += v / float64(len(r.Scores))
-		}
-		r.AUCs[n] = AUC(s)
+// summarize fills Mean, AUC, AUCs and AOPC from Scores.
+func (r *Result) summarize() error {
+	s, err := Summarize(r.Scores)
+	if err != nil {
+		return err
 	}
-	r.AUC = AUC(r.Mean)
-	r.AOPC = AOPC(r.Mean)
+	r.Mean, r.AUC, r.AUCs, r.AOPC = s.Mean, s.AUC, s.AUCs, s.AOPC
+	return nil
 }
