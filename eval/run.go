@@ -92,13 +92,9 @@ type Result struct {
 	Flips []int
 	// Scores[n][k] is image n's target logit after step k.
 	Scores [][]float64
-	// Mean is the mean curve over the batch.
-	Mean []float64
-	// AUC of the mean curve, and of every image's curve.
-	AUC  float64
-	AUCs []float64
-	// AOPC of the mean curve.
-	AOPC float64
+	// Summary holds the mean curve over the batch and its metrics: Mean,
+	// AUC and AOPC of the mean curve, AUCs of every image's curve.
+	Summary
 	// Inputs[k] holds the N perturbed inputs of step k, if kept.
 	Inputs []*tensor.T
 	// PatchOrder[n] lists image n's patches (row-major index) in flipping
@@ -366,12 +362,12 @@ func generate(i int, x, r *tensor.T, cfg Config, m int, skip []bool, items chan<
 	return nil
 }
 
-// summarize fills Mean, AUC, AUCs and AOPC from Scores.
+// summarize computes the Summary of Scores.
 func (r *Result) summarize() error {
 	s, err := Summarize(r.Scores)
 	if err != nil {
 		return err
 	}
-	r.Mean, r.AUC, r.AUCs, r.AOPC = s.Mean, s.AUC, s.AUCs, s.AOPC
+	r.Summary = s
 	return nil
 }

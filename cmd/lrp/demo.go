@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/eval"
 	"github.com/xai-go/lrp/models"
 	"github.com/xai-go/lrp/viz"
@@ -108,9 +109,12 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 		rows[i] = viz.ReportRow{Name: name, Prediction: fmt.Sprintf("%s (logit %.2f)", emb.Labels[best], row[best]), Input: pic}
 	}
 	var curves []viz.Curve
-	rf := addRuleFlags(newFlags("demo", ""))
+	opt := lrp.MethodOptions{Seed: 1, Cache: &lrp.ParamCache{}}
+	if opt.Params.Low, opt.Params.High, err = in.pre.Bounds(in.x.Shape); err != nil {
+		return nil, err
+	}
 	for _, m := range demoMethods {
-		a, err := newAttributor(m, g, rf, in, 1)
+		a, err := lrp.NewAttributor(m, g, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -119,18 +123,20 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
 		mr := &methodResult{Method: m, Targets: res.Targets, Orders: map[string]*orderResult{}}
+		summaries := map[eval.Order]eval.Summary{}
 		for _, o := range []eval.Order{eval.MoRF, eval.LRF} {
 			r, err := eval.Run(g, in.x, res.Relevance, res.Targets, eval.Config{Patch: patch, Order: o, Mode: eval.Inpaint, Mean: mean, Std: std})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", m, err)
 			}
 			results.Flips = r.Flips
-			mr.Orders[string(o)] = &orderResult{Scores: r.Scores, Mean: r.Mean, AUC: r.AUC, AUCs: r.AUCs, AOPC: r.AOPC}
+			mr.Orders[string(o)] = newOrderResult(r)
+			summaries[o] = r.Summary
 			if o == eval.MoRF {
 				curves = append(curves, viz.Curve{Label: m, Scores: r.Scores, Mean: r.Mean, AUC: r.AUC})
 			}
 		}
-		abpc := mr.Orders["lrf"].AUC - mr.Orders["morf"].AUC
+		abpc := eval.ABPC(summaries[eval.MoRF], summaries[eval.LRF])
 		mr.ABPC = &abpc
 		results.Methods = append(results.Methods, mr)
 		report.Table = append(report.Table, viz.ReportMetric{Method: emb.Name + " · " + m,

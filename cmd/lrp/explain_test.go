@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,7 +75,7 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"--composite", "epsilon-gamma-box"}, "low and high"},
 		{[]string{"--composite", "epsilon-gamma-box", "--low", "0", "--high", lrpData + "mlp.high.npy"}, "does not fit"},
 		{[]string{"--method", "magic"}, "unknown method"},
-		{nil, "needs --composite"},
+		{nil, "default composite epsilon-gamma-box"}, // .npy input: no bounds from a preprocessing
 		{[]string{"--composite", "epsilon-plus", "--batch-size", "0"}, "--batch-size"},
 	} {
 		err := run(append(append([]string{}, base...), c.extra...), &bytes.Buffer{})
@@ -96,5 +97,65 @@ func TestLayersWithComposite(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("listing lacks %q", want)
 		}
+	}
+}
+
+// With no rule flags, method lrp explains with the default composite
+// (epsilon-gamma-box): the PyTorch golden of that composite, given the
+// golden's box bounds.
+func TestExplainDefaultCompositeGolden(t *testing.T) {
+	want, err := tensor.LoadNpy(lrpData + "vgg.epsilon-gamma-box.relevance.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "r.npy")
+	err = run([]string{"explain", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
+		"--low", lrpData + "vgg.low.npy", "--high", lrpData + "vgg.high.npy", "--out", out}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tensor.LoadNpy(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tolerance 1e-4 of max |R|, as TestExplainMatchesGolden.
+	var diff, scale float64
+	for i, w := range want.Data {
+		scale = max(scale, math.Abs(float64(w)))
+		diff = max(diff, math.Abs(float64(got.Data[i])-float64(w)))
+	}
+	if diff > 1e-4*scale {
+		t.Errorf("max difference %g of max |R| %g", diff, scale)
+	}
+}
+
+// The first command a new user types: an embedded model, its sample
+// images, no rule flags. The box bounds come from the model's
+// preprocessing.
+func TestExplainDefaultComposite(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	var stdout bytes.Buffer
+	if err := run([]string{"explain", "--model", "mnist", "--out", dir}, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	r, err := tensor.LoadNpy(filepath.Join(dir, "relevance.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same as naming the default composite.
+	dir2 := filepath.Join(t.TempDir(), "out")
+	if err := run([]string{"explain", "--model", "mnist", "--composite", "epsilon-gamma-box", "--out", dir2}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := tensor.LoadNpy(filepath.Join(dir2, "relevance.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.Data, r2.Data) {
+		t.Error("explain without rule flags differs from --composite epsilon-gamma-box")
+	}
+	pngs, _ := filepath.Glob(filepath.Join(dir, "*-heatmap.png"))
+	if len(pngs) != r.Shape[0] || r.Shape[0] == 0 {
+		t.Errorf("%d heatmaps for %d inputs", len(pngs), r.Shape[0])
 	}
 }
