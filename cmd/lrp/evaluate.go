@@ -235,7 +235,9 @@ func runEvaluate(args []string, stdout io.Writer) error {
 						return err
 					}
 				}
-				r.Inputs, r.PatchOrder = nil, nil // only the curves are merged
+				// Only the curves are merged: drop what holds the batch's
+				// inputs (the shared steps keep x) before the next batch.
+				r.Inputs, r.PatchOrder, r.Config.Shared = nil, nil, nil
 				ac.results = append(ac.results, r)
 				ac.targets = append(ac.targets, a.targets...)
 			}
