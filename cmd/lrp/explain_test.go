@@ -159,3 +159,49 @@ func TestExplainDefaultComposite(t *testing.T) {
 		t.Errorf("%d heatmaps for %d inputs", len(pngs), r.Shape[0])
 	}
 }
+
+// --rules-file, as text and as JSON, gives the PyTorch golden of the rule
+// map it holds.
+func TestExplainRulesFile(t *testing.T) {
+	want, err := tensor.LoadNpy(lrpData + "vgg.gamma-0.25.relevance.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"rules.txt":  "# the gamma-0.25 golden\nconv:gamma(0.25)\nlinear:gamma(0.25)  # dense layers too\n\navgpool:zero\n",
+		"rules.json": `[{"select": "conv", "rule": "gamma(0.25)"}, {"select": "linear", "rule": "gamma(0.25)"}, {"select": "avgpool", "rule": "zero"}]`,
+	}
+	for name, text := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, name+".npy")
+		err := run([]string{"explain", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
+			"--rules-file", path, "--out", out}, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := tensor.LoadNpy(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Tolerance 1e-4 of max |R|, the golden's.
+		var diff, scale float64
+		for i, w := range want.Data {
+			scale = max(scale, math.Abs(float64(w)))
+			diff = max(diff, math.Abs(float64(got.Data[i])-float64(w)))
+		}
+		if diff > 1e-4*scale {
+			t.Errorf("%s: max difference %g of max |R| %g", name, diff, scale)
+		}
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte("conv:gamma(0.25)\nlinear:nosuch\n"), 0o644)
+	err = run([]string{"explain", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
+		"--rules-file", bad, "--out", filepath.Join(dir, "bad.npy")}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "bad.txt: line 2") {
+		t.Errorf("bad rules file: error %v, want one naming bad.txt: line 2", err)
+	}
+}
