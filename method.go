@@ -41,9 +41,11 @@ type MethodOptions struct {
 // Method is an attribution method by name: New builds its Attributor for
 // a model.
 type Method struct {
-	Name string
-	Doc  string
-	New  func(g *nn.Graph, opt MethodOptions) (Attributor, error)
+	Name string // as NewAttributor and the command line take it
+	Doc  string // one line for help texts
+	// New builds the method's Attributor for g, reading the options it
+	// needs.
+	New func(g *nn.Graph, opt MethodOptions) (Attributor, error)
 }
 
 var methods = map[string]Method{}
