@@ -39,3 +39,31 @@ func ExampleLookup() {
 	// x[0,0,0,0] = 0.7762
 	// as a level: 169/255
 }
+
+// The box rule's bounds for ImageNet-normalized inputs: the images of the
+// pixel values 0 and 1 under the normalization, per channel.
+func ExamplePreprocess_Bounds() {
+	p, err := data.Lookup("imagenet")
+	if err != nil {
+		log.Fatal(err)
+	}
+	low, high, err := p.Bounds([]int{8, 3, 224, 224})
+	if err != nil {
+		log.Fatal(err)
+	}
+	plane := 224 * 224
+	for c := 0; c < 3; c++ {
+		fmt.Printf("channel %d: [%.4f, %.4f]\n", c, low.Data[c*plane], high.Data[c*plane])
+	}
+	mean, std, err := p.MeanStd(3)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("mean", mean, "std", std)
+	// By hand: (0 − 0.485)/0.229 = −2.1179, (1 − 0.485)/0.229 = 2.2489, …
+	// Output:
+	// channel 0: [-2.1179, 2.2489]
+	// channel 1: [-2.0357, 2.4286]
+	// channel 2: [-1.8044, 2.6400]
+	// mean [0.485 0.456 0.406] std [0.229 0.224 0.225]
+}

@@ -386,3 +386,71 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// MeanStd returns the normalization of p for an input of the given number
+// of channels, one mean and one standard deviation per channel:
+//
+//	mean[c], std[c] = Mean[c], Std[c]   with one value per channel,
+//	mean[c], std[c] = Mean[0], Std[0]   with one value for all channels,
+//	mean[c], std[c] = 0, 1              with none.
+//
+// Code that works on pixel values (inpainting, drawing the input) undoes
+// the normalization with them: v = x·std[c] + mean[c]. It fails if p
+// normalizes another number of channels.
+func (p Preprocess) MeanStd(channels int) (mean, std []float64, err error) {
+	if channels < 1 {
+		return nil, nil, fmt.Errorf("%s: %d channels", p.label(), channels)
+	}
+	if len(p.Mean) > 1 && len(p.Mean) != channels {
+		return nil, nil, fmt.Errorf("%s: normalizes %d channels, the input has %d", p.label(), len(p.Mean), channels)
+	}
+	if len(p.Std) != len(p.Mean) {
+		return nil, nil, fmt.Errorf("%s: %d Mean values but %d Std values", p.label(), len(p.Mean), len(p.Std))
+	}
+	mean, std = make([]float64, channels), make([]float64, channels)
+	for c := range mean {
+		switch len(p.Mean) {
+		case 0:
+			mean[c], std[c] = 0, 1
+		case 1:
+			mean[c], std[c] = p.Mean[0], p.Std[0]
+		default:
+			mean[c], std[c] = p.Mean[c], p.Std[c]
+		}
+	}
+	return mean, std, nil
+}
+
+// Bounds returns the images under p of the pixel values 0 and 1 (black and
+// white at ToTensor scale), the smallest and largest input values p can
+// produce, as the box rule (z^B) wants its bounds: per channel c,
+//
+//	low[c]  = (0 − Mean[c]) / Std[c],
+//	high[c] = (1 − Mean[c]) / Std[c],
+//
+// computed in float32 as Normalize does. For an input shape N×C×H×W (or
+// C×H×W) both are C×H×W tensors, one sample's bounds.
+func (p Preprocess) Bounds(shape []int) (low, high *tensor.T, err error) {
+	d := len(shape)
+	if d != 3 && d != 4 {
+		return nil, nil, fmt.Errorf("%s: bounds need an N×C×H×W or C×H×W shape, have %v", p.label(), shape)
+	}
+	sample := shape[d-3:]
+	for _, n := range sample {
+		if n < 1 || n > maxSide {
+			return nil, nil, fmt.Errorf("%s: bounds of shape %v: sizes must be within 1..%d", p.label(), shape, maxSide)
+		}
+	}
+	var out [2]*tensor.T
+	for i, pixel := range []float32{0, 1} {
+		t := tensor.New(sample...)
+		for j := range t.Data {
+			t.Data[j] = pixel
+		}
+		if err := p.Normalize(t); err != nil {
+			return nil, nil, err
+		}
+		out[i] = t
+	}
+	return out[0], out[1], nil
+}

@@ -29,6 +29,11 @@
 // A faithful explanation has a low MoRF AUC, a high LRF AUC and a high
 // ABPC.
 //
+// Summarize computes the mean curve and these metrics of any set of curves
+// (Run calls it for its batch), ABPC combines the summaries of the two
+// orders, and Merge joins the results of Run on consecutive batches, so
+// that a dataset evaluated batch by batch gives the numbers of one run.
+//
 // # Scoring
 //
 // Flipping does not depend on the model, so the perturbed inputs of all

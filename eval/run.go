@@ -92,13 +92,9 @@ type Result struct {
 	Flips []int
 	// Scores[n][k] is image n's target logit after step k.
 	Scores [][]float64
-	// Mean is the mean curve over the batch.
-	Mean []float64
-	// AUC of the mean curve, and of every image's curve.
-	AUC  float64
-	AUCs []float64
-	// AOPC of the mean curve.
-	AOPC float64
+	// Summary holds the mean curve over the batch and its metrics: Mean,
+	// AUC and AOPC of the mean curve, AUCs of every image's curve.
+	Summary
 	// Inputs[k] holds the N perturbed inputs of step k, if kept.
 	Inputs []*tensor.T
 	// PatchOrder[n] lists image n's patches (row-major index) in flipping
@@ -348,7 +344,9 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 		return nil, genErr
 	}
 	res.PerturbTime = time.Duration(perturbNanos.Load())
-	res.summarize()
+	if err := res.summarize(); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -404,16 +402,12 @@ func generate(i int, x, r *tensor.T, cfg Config, m int, skip []bool, items chan<
 	return nil
 }
 
-func (r *Result) summarize() {
-	S := len(r.Flips)
-	r.Mean = make([]float64, S)
-	r.AUCs = make([]float64, len(r.Scores))
-	for n, s := range r.Scores {
-		for k, v := range s {
-			r.Mean[k] += v / float64(len(r.Scores))
-		}
-		r.AUCs[n] = AUC(s)
+// summarize computes the Summary of Scores.
+func (r *Result) summarize() error {
+	s, err := Summarize(r.Scores)
+	if err != nil {
+		return err
 	}
-	r.AUC = AUC(r.Mean)
-	r.AOPC = AOPC(r.Mean)
+	r.Summary = s
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,11 +17,12 @@ import (
 type Row struct {
 	Point  Point
 	Images int
-	// Per order: mean and standard deviation over images of the AUC, the
+	// Per order (see eval.Summarize): the AUC of the mean curve (the mean
+	// of the images' AUCs), the standard deviation of the images' AUCs, the
 	// AOPC and the mean curve.
 	AUC, AUCStd, AOPC map[string]float64
 	Mean              map[string][]float64
-	// ABPC = mean AUC(LRF) − mean AUC(MoRF), if both orders ran.
+	// ABPC = AUC(LRF) − AUC(MoRF), if both orders ran (see eval.ABPC).
 	ABPC *float64
 }
 
@@ -153,62 +153,40 @@ func table(settings *Settings, byUnit map[int]Record, keep func(image int) bool)
 	t := &Table{Settings: *settings}
 	for p, pt := range points {
 		row := Row{Point: pt, AUC: map[string]float64{}, AUCStd: map[string]float64{}, AOPC: map[string]float64{}, Mean: map[string][]float64{}}
+		summaries := map[eval.Order]eval.Summary{}
 		for _, o := range settings.Orders {
-			var aucs []float64
-			var sum []float64
+			var scores [][]float64
 			for b := 0; b < batches; b++ {
 				or := byUnit[p*batches+b].Orders[string(o)]
 				if or == nil {
 					return nil, fmt.Errorf("sweep: unit %d lacks order %s", p*batches+b, o)
 				}
-				if len(or.AUCs) != len(or.Scores) {
-					return nil, fmt.Errorf("sweep: unit %d holds %d curves but %d AUCs", p*batches+b, len(or.Scores), len(or.AUCs))
-				}
 				for i, s := range or.Scores {
 					if keep != nil && !keep(b*settings.BatchSize+i) {
 						continue
 					}
-					aucs = append(aucs, or.AUCs[i])
-					if sum == nil {
-						sum = make([]float64, len(s))
-					}
-					for k, v := range s {
-						sum[k] += v
-					}
+					scores = append(scores, s)
 				}
 			}
-			for k := range sum {
-				sum[k] /= float64(len(aucs))
+			s, err := eval.Summarize(scores)
+			if err != nil {
+				return nil, fmt.Errorf("sweep: grid point %d, order %s: %w", p, o, err)
 			}
-			m, sd := meanStd(aucs)
-			row.AUC[string(o)], row.AUCStd[string(o)] = m, sd
-			row.Mean[string(o)] = sum
-			row.AOPC[string(o)] = eval.AOPC(sum)
-			row.Images = len(aucs)
+			summaries[o] = s
+			row.AUC[string(o)], row.AUCStd[string(o)] = s.AUC, s.AUCStd
+			row.Mean[string(o)] = s.Mean
+			row.AOPC[string(o)] = s.AOPC
+			row.Images = s.Images
 		}
-		if l, ok := row.AUC["lrf"]; ok {
-			if m, ok := row.AUC["morf"]; ok {
-				abpc := l - m
+		if l, ok := summaries[eval.LRF]; ok {
+			if m, ok := summaries[eval.MoRF]; ok {
+				abpc := eval.ABPC(m, l)
 				row.ABPC = &abpc
 			}
 		}
 		t.Rows = append(t.Rows, row)
 	}
 	return t, nil
-}
-
-func meanStd(v []float64) (mean, std float64) {
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	for _, x := range v {
-		std += (x - mean) * (x - mean)
-	}
-	if len(v) > 1 {
-		std = math.Sqrt(std / float64(len(v)-1))
-	}
-	return mean, std
 }
 
 // Best returns the row with the lowest MoRF AUC, the highest LRF AUC and

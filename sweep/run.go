@@ -126,13 +126,17 @@ func Run(c Config) error {
 	if err != nil {
 		return err
 	}
-	// Build and check every rule map before anything is written.
-	maps := make([]*lrp.RuleMap, len(points))
+	// Build every grid point's explainer once, before anything is
+	// written: they share one cache of modified parameters, and each is
+	// used for every batch.
+	cache := &lrp.ParamCache{}
+	explainers := make([]*lrp.Explainer, len(points))
 	for i, p := range points {
-		if maps[i], err = c.Template.RuleMap(cg, p); err != nil {
+		m, err := c.Template.RuleMap(cg, p)
+		if err != nil {
 			return fmt.Errorf("sweep: grid point %s: %w", p.Label(c.Axes), err)
 		}
-		if _, err := lrp.NewSharedExplainer(cg, maps[i], &lrp.ParamCache{}); err != nil {
+		if explainers[i], err = lrp.NewSharedExplainer(cg, m, cache); err != nil {
 			return fmt.Errorf("sweep: grid point %s: %w", p.Label(c.Axes), err)
 		}
 	}
@@ -145,7 +149,6 @@ func Run(c Config) error {
 		return err
 	}
 	defer f.Close()
-	cache := &lrp.ParamCache{}
 	total, finished := 0, 0
 	for u := 0; u < len(points)*batches; u++ {
 		if u%c.Shards == c.Shard {
@@ -185,10 +188,7 @@ func Run(c Config) error {
 		}
 		for _, p := range todo {
 			start := time.Now()
-			e, err := lrp.NewSharedExplainer(cg, maps[p], cache)
-			if err != nil {
-				return err
-			}
+			e := explainers[p]
 			res, err := e.Explain(x, lrp.Options{})
 			if err != nil {
 				return fmt.Errorf("sweep: grid point %s: %w", points[p].Label(c.Axes), err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,43 @@ func TestEvaluateDataset(t *testing.T) {
 	}
 	if len(res.Inputs) != 6 || len(res.Methods[0].Orders["morf"].Scores) != 6 {
 		t.Errorf("%d inputs (7 listed, 1 unreadable)", len(res.Inputs))
+	}
+	// In one batch: the same curves and metrics as merged from batches of
+	// 4 (tolerance 1e-5 of the largest |value|: a forward pass may sum in
+	// another order at another batch size).
+	whole := filepath.Join(t.TempDir(), "r.json")
+	err = run([]string{"evaluate", "--data", root, "--limit", "7", "--batch-size", "8", "--methods", "lrp:epsilon-plus,random",
+		"--patch", "4", "--order", "morf", "--out", whole}, &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one evalResults
+	b, _ = os.ReadFile(whole)
+	if err := json.Unmarshal(b, &one); err != nil {
+		t.Fatal(err)
+	}
+	for m := range res.Methods {
+		got, want := res.Methods[m].Orders["morf"], one.Methods[m].Orders["morf"]
+		var scale float64
+		for _, s := range want.Scores {
+			for _, v := range s {
+				scale = max(scale, math.Abs(v))
+			}
+		}
+		near := func(what string, a, b float64, scale float64) {
+			if math.Abs(a-b) > 1e-5*scale {
+				t.Errorf("%s %s: batches of 4 give %g, one batch %g", res.Methods[m].Method, what, a, b)
+			}
+		}
+		for n := range want.Scores {
+			for k := range want.Scores[n] {
+				near("score", got.Scores[n][k], want.Scores[n][k], scale)
+			}
+		}
+		for k := range want.Mean {
+			near("mean curve", got.Mean[k], want.Mean[k], scale)
+		}
+		near("AUC", got.AUC, want.AUC, math.Abs(want.AUC))
+		near("AOPC", got.AOPC, want.AOPC, scale)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/eval"
 	"github.com/xai-go/lrp/models"
 	"github.com/xai-go/lrp/viz"
@@ -105,13 +106,16 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 		rows[i] = viz.ReportRow{Name: name, Prediction: fmt.Sprintf("%s (logit %.2f)", emb.Labels[best], row[best]), Input: pic}
 	}
 	var curves []viz.Curve
-	rf := addRuleFlags(newFlags("demo", ""))
+	opt := lrp.MethodOptions{Seed: 1, Cache: &lrp.ParamCache{}}
+	if opt.Params.Low, opt.Params.High, err = in.pre.Bounds(in.x.Shape); err != nil {
+		return nil, err
+	}
 	for _, m := range demoMethods {
-		a, err := newAttributor(m, g, rf, in, 1)
+		a, err := lrp.NewAttributor(m, g, opt)
 		if err != nil {
 			return nil, err
 		}
-		spec, err := describeMethod(m, g, rf, in, 1)
+		spec, err := describeMethod(m, g, nil, in, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -120,16 +124,18 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
 		mr := &methodResult{Method: m, Spec: spec, Targets: res.Targets, Orders: map[string]*orderResult{}}
+		summaries := map[eval.Order]eval.Summary{}
 		for _, o := range []eval.Order{eval.MoRF, eval.LRF} {
 			r, err := eval.Run(g, in.x, res.Relevance, res.Targets, eval.Config{Patch: patch, Order: o, Mode: eval.Inpaint, Mean: mean, Std: std})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", m, err)
 			}
 			results.Flips, results.Settings["steps"], results.Settings["max_batch"] = r.Flips, r.Config.Steps, r.Config.MaxBatch
-			mr.Orders[string(o)] = &orderResult{Scores: r.Scores, Mean: r.Mean, AUC: r.AUC, AUCs: r.AUCs, AOPC: r.AOPC}
+			mr.Orders[string(o)] = newOrderResult(r)
+			summaries[o] = r.Summary
 			curves = append(curves, viz.Curve{Label: m + " " + string(o), Method: m, Order: string(o), Scores: r.Scores, Mean: r.Mean, AUC: r.AUC})
 		}
-		abpc := mr.Orders["lrf"].AUC - mr.Orders["morf"].AUC
+		abpc := eval.ABPC(summaries[eval.MoRF], summaries[eval.LRF])
 		mr.ABPC = &abpc
 		results.Methods = append(results.Methods, mr)
 		report.Table = append(report.Table, viz.ReportMetric{Method: emb.Name + " · " + m,

@@ -9,7 +9,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/data"
@@ -38,6 +37,11 @@ type orderResult struct {
 	AOPC   float64     `json:"aopc"`
 }
 
+// newOrderResult is an order's entry of results.json.
+func newOrderResult(r *eval.Result) *orderResult {
+	return &orderResult{Scores: r.Scores, Mean: r.Mean, AUC: r.AUC, AUCs: r.AUCs, AOPC: r.AOPC}
+}
+
 type evalResults struct {
 	Tool     string         `json:"tool,omitempty"` // lrp's version (toolVersion)
 	Model    *modelInfo     `json:"model,omitempty"`
@@ -55,7 +59,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	model := mf.name
 	relevance := fs.String("relevance", "", "relevance N×C×H×W as .npy (instead of computing it)")
 	methods := fs.String("methods", "", "comma-separated methods to compare, e.g. lrp:epsilon-gamma-box,gradient,random (default: --method)")
-	method := fs.String("method", "lrp", "attribution method when --methods is not given")
+	method := fs.String("method", "lrp", "attribution method when --methods is not given: "+methodHelp())
 	ef := addEvalFlags(fs)
 	orders, seed := ef.orders, ef.seed
 	target := fs.Int("target", -1, "class to explain and score (default: the predicted class)")
@@ -127,7 +131,11 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			return fmt.Errorf("model %s: %w", modelName(*model), err)
 		}
 	}
-	mean, std, err := normalization(in, *norm)
+	normPre, err := normPreprocess(in, *norm)
+	if err != nil {
+		return err
+	}
+	mean, std, err := normPre.MeanStd(in.x.Shape[1])
 	if err != nil {
 		return err
 	}
@@ -159,10 +167,40 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		rel     *tensor.T
 		targets []int
 	}
+	type namedAttributor struct {
+		name string
+		a    lrp.Attributor
+	}
+	// The attributors are built once, before the first batch, so that
+	// every batch reuses their modified weights.
+	var attributors []namedAttributor
+	if *relevance == "" {
+		// Box bounds from the images' preprocessing, or for .npy input
+		// from the normalization that produced it.
+		boundsPre := in.pre
+		if boundsPre == nil {
+			boundsPre = &normPre
+		}
+		opt, err := rf.methodOptions(g, boundsPre, in.x.Shape, *seed)
+		if err != nil {
+			return err
+		}
+		list := *methods
+		if list == "" {
+			list = *method
+		}
+		for _, m := range strings.Split(list, ",") {
+			m = strings.TrimSpace(m)
+			a, err := lrp.NewAttributor(m, g, opt)
+			if err != nil {
+				return err
+			}
+			attributors = append(attributors, namedAttributor{m, a})
+		}
+	}
 	type accum struct {
-		scores       [][]float64
-		targets      []int
-		perturb, fwd time.Duration
+		results []*eval.Result
+		targets []int
 	}
 	var methodNames []string
 	acc := map[string]map[eval.Order]*accum{}
@@ -183,24 +221,20 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				return err
 			}
 			attrs = append(attrs, attribution{"relevance:" + filepath.Base(*relevance), r, t})
-		} else {
-			for _, m := range strings.Split(list, ",") {
-				m = strings.TrimSpace(m)
-				a, err := newAttributor(m, g, rf, in, *seed)
+		}
+		for _, m := range attributors {
+			if specs[m.name] == nil {
+				spec, err := describeMethod(m.name, g, rf, in, *seed)
 				if err != nil {
 					return err
 				}
-				if specs[m] == nil {
-					if specs[m], err = describeMethod(m, g, rf, in, *seed); err != nil {
-						return err
-					}
-				}
-				res, err := lrp.AttributeInBatches(a, in.x, targets, *df.batch)
-				if err != nil {
-					return fmt.Errorf("%s: %w", m, err)
-				}
-				attrs = append(attrs, attribution{m, res.Relevance, res.Targets})
+				specs[m.name] = spec
 			}
+			res, err := lrp.AttributeInBatches(m.a, in.x, targets, *df.batch)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			attrs = append(attrs, attribution{m.name, res.Relevance, res.Targets})
 		}
 		// Steps 0 and m+1 are scored once per batch and targets for every
 		// method and order.
@@ -232,16 +266,17 @@ func runEvaluate(args []string, stdout io.Writer) error {
 					ac = &accum{}
 					acc[a.name][o] = ac
 				}
-				ac.scores = append(ac.scores, r.Scores...)
-				ac.targets = append(ac.targets, a.targets...)
-				ac.perturb += r.PerturbTime
-				ac.fwd += r.ForwardTime
 				if *saveSteps != "" && figErr == nil {
 					figErr = saveStepImages(*saveSteps, a.name, string(o), r, offset)
 				}
 				if *figures != "" && offset < 4 && figErr == nil {
 					figErr = stepFigures(*figures, a.name, string(o), r, a.rel, offset)
 				}
+				// Only the curves are merged: drop what holds the batch's
+				// inputs (the shared steps keep x) before the next batch.
+				r.Inputs, r.PatchOrder, r.Config.Shared = nil, nil, nil
+				ac.results = append(ac.results, r)
+				ac.targets = append(ac.targets, a.targets...)
 			}
 		}
 		allNames = append(allNames, in.names...)
@@ -283,23 +318,24 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	var curves []viz.Curve
 	for _, name := range methodNames {
 		mr := &methodResult{Method: name, Spec: specs[name], Orders: map[string]*orderResult{}}
+		summaries := map[eval.Order]eval.Summary{}
 		for _, o := range orderList {
 			ac := acc[name][o]
-			mr.Targets = ac.targets
-			or := &orderResult{Scores: ac.scores, Mean: make([]float64, len(ac.scores[0]))}
-			for _, sc := range ac.scores {
-				for k, v := range sc {
-					or.Mean[k] += v / float64(len(ac.scores))
-				}
-				or.AUCs = append(or.AUCs, eval.AUC(sc))
+			r, err := eval.Merge(ac.results...)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
 			}
-			or.AUC, or.AOPC = eval.AUC(or.Mean), eval.AOPC(or.Mean)
+			mr.Targets = ac.targets
+			or := newOrderResult(r)
 			mr.Orders[string(o)] = or
-			fmt.Fprintf(stdout, "%-28s %-6s AUC %10.4f  AOPC %9.4f  (perturb %.2fs, forward %.2fs)\n", name, o, or.AUC, or.AOPC, ac.perturb.Seconds(), ac.fwd.Seconds())
+			summaries[o] = r.Summary
+			fmt.Fprintf(stdout, "%-28s %-6s AUC %10.4f  AOPC %9.4f  (perturb %.2fs, forward %.2fs)\n", name, o, or.AUC, or.AOPC, r.PerturbTime.Seconds(), r.ForwardTime.Seconds())
 			curves = append(curves, viz.Curve{Label: name + " " + string(o), Method: name, Order: string(o), Scores: or.Scores, Mean: or.Mean, AUC: or.AUC})
 		}
-		if m, l := mr.Orders["morf"], mr.Orders["lrf"]; m != nil && l != nil {
-			abpc := l.AUC - m.AUC
+		m, hasMoRF := summaries[eval.MoRF]
+		l, hasLRF := summaries[eval.LRF]
+		if hasMoRF && hasLRF {
+			abpc := eval.ABPC(m, l)
 			mr.ABPC = &abpc
 			fmt.Fprintf(stdout, "%-28s ABPC %10.4f\n", name, abpc)
 		}
@@ -350,38 +386,26 @@ func modeNames() string {
 
 // normalization returns the per-channel mean and std of the model input.
 func normalization(in *inputSet, name string) ([]float64, []float64, error) {
-	p := in.pre
-	if name != "" {
-		q, err := data.Lookup(name)
-		if err != nil {
-			return nil, nil, err
-		}
-		p = &q
+	p, err := normPreprocess(in, name)
+	if err != nil {
+		return nil, nil, err
 	}
-	c := in.x.Shape[1]
-	if p == nil {
-		def := "imagenet"
-		if c == 1 {
-			def = "mnist"
-		}
-		q, err := data.Lookup(def)
-		if err != nil {
-			return nil, nil, err
-		}
-		p = &q
+	return p.MeanStd(in.x.Shape[1])
+}
+
+// normPreprocess returns the preprocessing that normalized the input: the
+// named one, the images' own, or for .npy input imagenet (3 channels) or
+// mnist (1 channel).
+func normPreprocess(in *inputSet, name string) (data.Preprocess, error) {
+	switch {
+	case name != "":
+		return data.Lookup(name)
+	case in.pre != nil:
+		return *in.pre, nil
+	case in.x.Shape[1] == 1:
+		return data.Lookup("mnist")
 	}
-	mean, std := make([]float64, c), make([]float64, c)
-	for i := 0; i < c; i++ {
-		mean[i], std[i] = 0, 1
-		if len(p.Mean) == 1 {
-			mean[i], std[i] = p.Mean[0], p.Std[0]
-		} else if len(p.Mean) == c {
-			mean[i], std[i] = p.Mean[i], p.Std[i]
-		} else if len(p.Mean) != 0 {
-			return nil, nil, fmt.Errorf("preprocessing %s normalizes %d channels, the input has %d", p.Name, len(p.Mean), c)
-		}
-	}
-	return mean, std, nil
+	return data.Lookup("imagenet")
 }
 
 // predicted returns the explicit target for every input, or the arg-max.

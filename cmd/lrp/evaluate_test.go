@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,33 @@ func TestEvaluateBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(dir + "/r.json"); err == nil {
 		t.Error("a failed run wrote results")
+	}
+}
+
+// evaluate with no rule flags uses the default composite: the same curves
+// as naming it.
+func TestEvaluateDefaultComposite(t *testing.T) {
+	dir := t.TempDir()
+	var got [2]evalResults
+	for i, extra := range [][]string{nil, {"--methods", "lrp:epsilon-gamma-box"}} {
+		out := filepath.Join(dir, fmt.Sprintf("r%d.json", i))
+		args := append([]string{"evaluate", "--model", "mnist", "--patch", "4", "--out", out}, extra...)
+		if err := run(args, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &got[i]); err != nil {
+			t.Fatal(err)
+		}
+		if len(got[i].Methods) != 1 || got[i].Methods[0].Orders["morf"] == nil || len(got[i].Inputs) == 0 {
+			t.Fatalf("results %d: %+v", i, got[i])
+		}
+	}
+	a, b := got[0].Methods[0].Orders["morf"], got[1].Methods[0].Orders["morf"]
+	if got[0].Methods[0].Method != "lrp" || fmt.Sprint(a.Scores) != fmt.Sprint(b.Scores) || a.AUC != b.AUC {
+		t.Errorf("default: %s AUC %g, named composite: AUC %g", got[0].Methods[0].Method, a.AUC, b.AUC)
 	}
 }

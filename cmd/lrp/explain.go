@@ -1,11 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,7 +25,7 @@ type ruleFlags struct {
 
 func addRuleFlags(fs *flag.FlagSet) *ruleFlags {
 	return &ruleFlags{
-		composite: fs.String("composite", "", "named composite or preset: "+strings.Join(lrp.CompositeNames(), ", ")),
+		composite: fs.String("composite", "", "named composite or preset: "+strings.Join(lrp.CompositeNames(), ", ")+" (default "+lrp.DefaultComposite+" when no --rules or --rules-file is given)"),
 		rules:     fs.String("rules", "", "rule map spec, e.g. '0:zbox(low=-2.1179,high=2.64);1-16:gamma(0.25);17-30:epsilon(0.25);31-:zero'"),
 		rulesFile: fs.String("rules-file", "", "rule map file: one SELECTOR:RULE per line, or JSON [{\"select\":…,\"rule\":…}]"),
 		epsilon:   fs.Float64("epsilon", -1, "ε of the composite (default: the composite's)"),
@@ -43,7 +41,9 @@ func (f *ruleFlags) given() bool {
 	return *f.composite != "" || *f.rules != "" || *f.rulesFile != "" || *f.epsilon >= 0 || *f.gamma >= 0 || *f.low != "" || *f.high != ""
 }
 
-// bound reads a bound flag, or derives it from the preprocessing.
+// bound reads a bound flag, or derives it from the preprocessing: the
+// image of pixel value 0 (low) or 1 (high), see data.Preprocess.Bounds.
+// It is nil without a flag and a preprocessing.
 func bound(flagValue string, pre *data.Preprocess, pixel float32, shape []int) (*tensor.T, error) {
 	if flagValue != "" {
 		if v, err := strconv.ParseFloat(flagValue, 32); err == nil {
@@ -54,14 +54,31 @@ func bound(flagValue string, pre *data.Preprocess, pixel float32, shape []int) (
 	if pre == nil || len(shape) != 4 {
 		return nil, nil
 	}
-	t := tensor.New(shape[1:]...)
-	for i := range t.Data {
-		t.Data[i] = pixel
+	low, high, err := pre.Bounds(shape)
+	if pixel == 0 {
+		return low, err
 	}
-	if err := pre.Normalize(t); err != nil {
-		return nil, err
+	return high, err
+}
+
+// params returns the composite parameters the flags set; box bounds the
+// flags do not give come from the preprocessing pre (nil: none).
+func (f *ruleFlags) params(pre *data.Preprocess, inShape []int) (lrp.Params, error) {
+	var p lrp.Params
+	var err error
+	if *f.epsilon >= 0 {
+		p.Epsilon = f.epsilon
 	}
-	return t, nil
+	if *f.gamma >= 0 {
+		p.Gamma = f.gamma
+	}
+	if p.Low, err = bound(*f.low, pre, 0, inShape); err != nil {
+		return p, fmt.Errorf("--low: %w", err)
+	}
+	if p.High, err = bound(*f.high, pre, 1, inShape); err != nil {
+		return p, fmt.Errorf("--high: %w", err)
+	}
+	return p, nil
 }
 
 // ruleMap builds the rule map the flags ask for (nil if none was given).
@@ -75,9 +92,9 @@ func (f *ruleFlags) ruleMap(g *nn.Graph, pre *data.Preprocess, inShape []int) (*
 	if given > 1 {
 		return nil, fmt.Errorf("give only one of --composite, --rules and --rules-file")
 	}
-	if *f.composite == "" && (*f.epsilon >= 0 || *f.gamma >= 0) {
+	if (*f.rules != "" || *f.rulesFile != "") && (*f.epsilon >= 0 || *f.gamma >= 0) {
 		// Negative values are refused by checkFlags: ≥ 0 means given.
-		return nil, fmt.Errorf("--epsilon and --gamma set a composite's parameters: give --composite NAME, or write the values into --rules")
+		return nil, fmt.Errorf("--epsilon and --gamma set a composite's parameters (--composite NAME, default %s): write the values into the rule map instead", lrp.DefaultComposite)
 	}
 	m, err := f.build(g, pre, inShape)
 	if err != nil || m == nil {
@@ -92,71 +109,46 @@ func (f *ruleFlags) build(g *nn.Graph, pre *data.Preprocess, inShape []int) (*lr
 	case *f.rules != "":
 		return lrp.ParseRuleMap(*f.rules, tensor.LoadNpyData)
 	case *f.rulesFile != "":
-		spec, err := readRulesFile(*f.rulesFile)
-		if err != nil {
-			return nil, err
-		}
-		m, err := lrp.ParseRuleMap(spec, tensor.LoadNpyData)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", *f.rulesFile, err)
-		}
-		return m, nil
+		return lrp.ReadRuleMapFile(*f.rulesFile, tensor.LoadNpyData)
 	case *f.composite != "":
 		c, err := lrp.LookupComposite(*f.composite)
 		if err != nil {
 			return nil, err
 		}
-		var p lrp.Params
-		if *f.epsilon >= 0 {
-			p.Epsilon = f.epsilon
-		}
-		if *f.gamma >= 0 {
-			p.Gamma = f.gamma
-		}
-		if p.Low, err = bound(*f.low, pre, 0, inShape); err != nil {
-			return nil, fmt.Errorf("--low: %w", err)
-		}
-		if p.High, err = bound(*f.high, pre, 1, inShape); err != nil {
-			return nil, fmt.Errorf("--high: %w", err)
+		p, err := f.params(pre, inShape)
+		if err != nil {
+			return nil, err
 		}
 		return c.Build(g, p)
 	}
 	return nil, nil
 }
 
-// readRulesFile reads a rule map file: JSON [{"select": S, "rule": R}, …]
-// or text with one SELECTOR:RULE per line ('#' starts a comment).
-func readRulesFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
+// methodOptions returns the options of lrp.NewAttributor the flags set:
+// the rule map (nil: lrp uses lrp.DefaultComposite), the composite
+// parameters for it and for lrp:NAME, and the seed.
+func (f *ruleFlags) methodOptions(g *nn.Graph, pre *data.Preprocess, inShape []int, seed uint64) (lrp.MethodOptions, error) {
+	opt := lrp.MethodOptions{Seed: seed, Cache: &lrp.ParamCache{}}
+	var err error
+	if opt.Rules, err = f.ruleMap(g, pre, inShape); err != nil {
+		return opt, err
 	}
-	if strings.HasSuffix(strings.ToLower(path), ".json") {
-		var entries []struct{ Select, Rule string }
-		if err := json.Unmarshal(b, &entries); err != nil {
-			return "", fmt.Errorf("%s: %w", path, err)
-		}
-		parts := make([]string, len(entries))
-		for i, e := range entries {
-			parts[i] = e.Select + ":" + e.Rule
-		}
-		return strings.Join(parts, ";"), nil
+	if opt.Params, err = f.params(pre, inShape); err != nil {
+		return opt, err
 	}
-	var parts []string
-	for _, line := range strings.Split(string(b), "\n") {
-		line, _, _ = strings.Cut(line, "#")
-		if line = strings.TrimSpace(line); line != "" {
-			parts = append(parts, line)
-		}
-	}
-	return strings.Join(parts, ";"), nil
+	return opt, nil
+}
+
+// methodHelp lists the attribution methods for flag help.
+func methodHelp() string {
+	return strings.Join(lrp.MethodNames(), ", ") + ", or lrp:COMPOSITE (lrp without rule flags: lrp:" + lrp.DefaultComposite + ")"
 }
 
 func runExplain(args []string, stdout io.Writer) error {
 	fs := newFlags("explain", "--model M (--input x.npy | IMAGE...) [--composite NAME | --rules SPEC | --rules-file F] [--method lrp] --out r.npy|DIR")
 	mf := addModelFlags(fs)
 	model := mf.name
-	method := fs.String("method", "lrp", "lrp, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion or random")
+	method := fs.String("method", "lrp", "attribution method: "+methodHelp())
 	target := fs.Int("target", -1, "class to explain (default: the predicted class of each input)")
 	out := fs.String("out", "", "write the relevance N×C×H×W to this .npy file, or into this directory with heatmap PNGs")
 	seed := fs.Uint64("seed", 0, "seed for smoothgrad and random")
@@ -221,16 +213,23 @@ func runExplain(args []string, stdout io.Writer) error {
 		targets = []int{*target}
 	}
 	var prog *progress // without --data: one step per batch of --batch-size
+	// newAttributor builds the method once per command, for inputs of the
+	// given shape, so that every batch reuses its modified weights.
+	newAttributor := func(pre *data.Preprocess, shape []int) (lrp.Attributor, error) {
+		opt, err := rf.methodOptions(g, pre, shape, *seed)
+		if err != nil {
+			return nil, err
+		}
+		return lrp.NewAttributor(*method, g, opt)
+	}
+	var a lrp.Attributor
 	explainBatch := func(in *inputSet, out string, offset int) error {
 		if in.x.Dims() == 4 {
 			if err := checkScale(*scale, in.x.Shape[3]); err != nil {
 				return err
 			}
 		}
-		a, err := newAttributor(*method, g, rf, in, *seed)
-		if err != nil {
-			return err
-		}
+		a := a
 		if prog != nil {
 			a = progressAttributor{a, prog}
 		}
@@ -258,6 +257,9 @@ func runExplain(args []string, stdout io.Writer) error {
 		}
 		ds, err := df.open(*pre, embeddedOf(*model))
 		if err != nil {
+			return err
+		}
+		if a, err = newAttributor(&ds.pre, ds.pre.Shape()); err != nil {
 			return err
 		}
 		done := 0
@@ -290,46 +292,11 @@ func runExplain(args []string, stdout io.Writer) error {
 	if err := g.CheckInput(in.x.Shape); err != nil {
 		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
+	if a, err = newAttributor(in.pre, in.x.Shape); err != nil {
+		return err
+	}
 	prog = newProgress(in.x.Shape[0])
 	return explainBatch(in, *out, -1)
-}
-
-// newAttributor builds the attribution method of the given name; "lrp"
-// uses the rule flags, "lrp:NAME" the composite NAME.
-func newAttributor(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, seed uint64) (lrp.Attributor, error) {
-	name, composite, _ := strings.Cut(method, ":")
-	if composite != "" && name != "lrp" {
-		return nil, fmt.Errorf("method %q: only lrp takes a composite (lrp:NAME)", method)
-	}
-	switch name {
-	case "lrp":
-		flags := *rf
-		if composite != "" {
-			empty := ""
-			flags.composite, flags.rules, flags.rulesFile = &composite, &empty, &empty
-		}
-		m, err := flags.ruleMap(g, in.pre, in.x.Shape)
-		if err != nil {
-			return nil, err
-		}
-		if m == nil {
-			return nil, fmt.Errorf("method lrp needs --composite, --rules or --rules-file (or lrp:COMPOSITE)")
-		}
-		return lrp.NewExplainer(g, m)
-	case "gradient":
-		return &lrp.Gradient{Graph: g}, nil
-	case "gradxinput":
-		return &lrp.Gradient{Graph: g, TimesInput: true}, nil
-	case "smoothgrad":
-		return &lrp.SmoothGrad{Graph: g, Seed: seed}, nil
-	case "integrated-gradients":
-		return &lrp.IntegratedGradients{Graph: g}, nil
-	case "occlusion":
-		return &lrp.Occlusion{Graph: g, Window: [2]int{8, 8}, Stride: [2]int{8, 8}}, nil
-	case "random":
-		return &lrp.Random{Graph: g, Seed: seed}, nil
-	}
-	return nil, fmt.Errorf("unknown method %q (lrp, lrp:COMPOSITE, gradient, gradxinput, smoothgrad, integrated-gradients, occlusion, random)", method)
 }
 
 // checkExplainOut checks explain's --out before any work: a .npy file and

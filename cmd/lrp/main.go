@@ -5,7 +5,7 @@
 //
 //	lrp layers  --model M
 //	lrp predict --model M (--input x.npy | IMAGE...) [--top 5] [--out logits.npy]
-//	lrp explain --model M (--input x.npy | IMAGE...) --composite NAME --out r.npy|DIR
+//	lrp explain --model M (--input x.npy | IMAGE...) [--composite NAME] --out r.npy|DIR
 //
 // Run "lrp help" for the list of commands, "lrp help COMMAND" or
 // "lrp COMMAND -h" for a command's flags (printed to standard output,

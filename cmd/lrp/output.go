@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/xai-go/lrp"
 	"io"
 	"math"
 	"os"
@@ -166,6 +167,9 @@ type methodInfo struct {
 // it from rf; in is the input set whose preprocessing gave default
 // bounds.
 func describeMethod(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, seed uint64) (*methodInfo, error) {
+	if rf == nil {
+		rf = noRuleFlags()
+	}
 	mi := &methodInfo{Method: method, Seed: seed}
 	name, composite, _ := strings.Cut(method, ":")
 	if name != "lrp" {
@@ -174,6 +178,10 @@ func describeMethod(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, see
 	mi.Composite = composite
 	if composite == "" {
 		mi.Composite, mi.Rules, mi.RulesFile = *rf.composite, *rf.rules, *rf.rulesFile
+		if mi.Composite == "" && mi.Rules == "" && mi.RulesFile == "" {
+			mi.Composite = lrp.DefaultComposite
+			composite = lrp.DefaultComposite
+		}
 	}
 	if mi.Composite != "" {
 		if *rf.epsilon >= 0 {
@@ -204,7 +212,7 @@ func describeMethod(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, see
 		empty := ""
 		flags.composite, flags.rules, flags.rulesFile = &composite, &empty, &empty
 	}
-	m, err := flags.ruleMap(g, in.pre, in.x.Shape)
+	m, err := flags.build(g, in.pre, in.x.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +220,13 @@ func describeMethod(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, see
 		mi.RuleMap = m.String()
 	}
 	return mi, nil
+}
+
+// noRuleFlags are rule flags none of which was given (for describeMethod
+// where a command has no rule flags, as demo).
+func noRuleFlags() *ruleFlags {
+	empty, unset := "", -1.0
+	return &ruleFlags{composite: &empty, rules: &empty, rulesFile: &empty, epsilon: &unset, gamma: &unset, low: &empty, high: &empty}
 }
 
 // inputsInfo identifies the inputs of a run: names, the SHA-256 of every

@@ -156,8 +156,9 @@ func TestBadInvocations(t *testing.T) {
 		if !strings.Contains(line, c.want) {
 			t.Errorf("%s:\n got  %s\n want one containing %q", name, line, c.want)
 		}
-		if n := strings.Count(line, "lrp:"); n != 1 || strings.Contains(line, "\n") {
-			t.Errorf("%s: %q has %d \"lrp:\" prefixes or several lines", name, line, n)
+		// "lrp: " with its space is the prefix; "lrp:NAME" is a method.
+		if n := strings.Count(line, "lrp: "); n != 1 || !strings.HasPrefix(line, "lrp: ") || strings.Contains(line, "\n") {
+			t.Errorf("%s: %q has %d \"lrp: \" prefixes or several lines", name, line, n)
 		}
 		for _, m := range regexp.MustCompile(`(?:^|[\s(])--([a-z][a-z0-9-]*)`).FindAllStringSubmatch(line, -1) {
 			if !slices.Contains(flags[cmd], m[1]) {
