@@ -39,6 +39,7 @@ func (e *GridError) Error() string {
 
 // ParseAxis parses "name=v1,v2,logspace(a,b,n),linspace(a,b,n)": numbers,
 // n values 10^a … 10^b spaced evenly in the exponent, or n values a … b.
+// As in NumPy, n defaults to 50 (logspace(a,b) = logspace(a,b,50)).
 func ParseAxis(expr string) (Axis, error) {
 	name, rest, ok := strings.Cut(expr, "=")
 	name = strings.TrimSpace(name)
@@ -98,8 +99,11 @@ func ParseAxis(expr string) (Axis, error) {
 func space(s string) ([]float64, error) {
 	kind := s[:8]
 	args := strings.Split(s[9:len(s)-1], ",")
+	if len(args) == 2 {
+		args = append(args, "50") // NumPy's default count
+	}
 	if len(args) != 3 {
-		return nil, fmt.Errorf("%s takes 3 arguments (start, stop, count)", kind)
+		return nil, fmt.Errorf("%s takes 2 or 3 arguments (start, stop[, count = 50])", kind)
 	}
 	var f [3]float64
 	for i, a := range args {

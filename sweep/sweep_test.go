@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,8 +27,21 @@ func TestParseAxis(t *testing.T) {
 			t.Fatalf("values %v, want %v", a.Values, want)
 		}
 	}
+	// The count defaults to NumPy's 50, as in the thesis' logspace(-4, 0).
+	short, err := ParseAxis("gamma=logspace(-4,0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := ParseAxis("gamma=logspace(-4,0,50)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(short.Values, long.Values) {
+		t.Errorf("logspace(-4,0) = %v, want logspace(-4,0,50) = %v", short.Values, long.Values)
+	}
 	for _, c := range []struct{ expr, want string }{
 		{"gamma", "NAME=VALUES"},
+		{"gamma=logspace(1)", "2 or 3 arguments"},
 		{"gamma=0,,1", "position 8"},
 		{"gamma=0,logspace(1,2", "missing ')'"},
 		{"gamma=linspace(0,1,2.5)", "integer"},
