@@ -36,7 +36,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	preset := fs.String("preset", "", "composite or preset whose parameters the grid sets (default "+lrp.DefaultComposite+" unless --rules): "+strings.Join(compositeNames(), ", "))
 	rules := fs.String("rules", "", "rule-map template with {name} placeholders, e.g. '0:zbox(low=-2.1179,high=2.64);1-16:gamma({gamma});17-:epsilon({epsilon})'")
 	var grids listFlag
-	fs.Var(&grids, "grid", "grid axis NAME=VALUES (repeatable); values: numbers, logspace(a,b,n), linspace(a,b,n)")
+	fs.Var(&grids, "grid", "grid axis NAME=VALUES (repeatable); values: numbers, logspace(a,b[,n]), linspace(a,b[,n]); n defaults to 50 as in NumPy")
 	low := fs.String("low", "", "box-rule lower bound for presets (default: the preprocessing's image of 0)")
 	high := fs.String("high", "", "box-rule upper bound for presets (default: the preprocessing's image of 1)")
 	out := fs.String("out", "", "results directory")
