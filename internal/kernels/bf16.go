@@ -349,9 +349,10 @@ func mergeBlock(t []float32, ldt int, c []float32, ldc, rows, cols int, beta flo
 
 // gemmBF16Block runs one goroutine's share with a bfloat16 kernel.
 //
-// AVX-512 BF16: B is packed in panels of 32 columns; for each panel the
-// 12×32 micro-kernel runs down the rows, over the whole depth (A rows and
-// the B panel are read from L2). AMX: the same panels; for each group of
+// AVX-512 BF16: B is packed in panels of 32 columns; the depth is cut
+// into blocks of bf16KC, and in each block, for each panel (its kc×32
+// sliver in L1), the 12×32 micro-kernel runs down the rows (the m×kc block
+// of A in L2), adding to C from the second block on. AMX: the same panels; for each group of
 // amxGroup panels (its B in L2) the tile kernel computes every 32-row
 // block over the whole depth into a block of float32, merged into C.
 func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -377,25 +378,34 @@ func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []f
 		putF32(t)
 	default:
 		var tmp [12 * 32]float32
-		kpairs := (a.k + 1) / 2
-		for q := 0; q < panels; q++ {
-			j := q * 32
-			cols := min(32, n-j)
-			panel := bp[q*kp/2*32:]
-			for i := 0; i < m; i += 12 {
-				rows := min(12, m-i)
-				ai := a.data[(r0+i)*kp:]
-				if rows == 12 && cols == 32 {
-					callAVX512BF16(kpairs, ai, kp, panel, c[i*ldc+j:], ldc, beta)
-				} else {
-					callAVX512BF16(kpairs, ai, kp, panel, tmp[:], 32, 0)
-					mergeBlock(tmp[:], 32, c[i*ldc+j:], ldc, rows, cols, beta)
+		for pc := 0; pc < a.k; pc += bf16KC {
+			kpairs := (min(bf16KC, a.k-pc) + 1) / 2
+			bt := beta
+			if pc > 0 {
+				bt = 1
+			}
+			for q := 0; q < panels; q++ {
+				j := q * 32
+				cols := min(32, n-j)
+				panel := bp[q*kp/2*32+pc/2*32:]
+				for i := 0; i < m; i += 12 {
+					rows := min(12, m-i)
+					ai := a.data[(r0+i)*kp+pc:]
+					if rows == 12 && cols == 32 {
+						callAVX512BF16(kpairs, ai, kp, panel, c[i*ldc+j:], ldc, bt)
+					} else {
+						callAVX512BF16(kpairs, ai, kp, panel, tmp[:], 32, 0)
+						mergeBlock(tmp[:], 32, c[i*ldc+j:], ldc, rows, cols, bt)
+					}
 				}
 			}
 		}
 	}
 	putPacked(bp)
 }
+
+// bf16KC is the depth of a block of the AVX-512 BF16 path (even).
+const bf16KC = 512
 
 // amxGroup is the number of 32-column panels of B one AMX kernel call
 // multiplies by the same 32 rows of A.

@@ -237,7 +237,7 @@ func (p *bf16Problem) check(t *testing.T, what string, c []float32) {
 func TestGemmBF16Paths(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	dims := [][3]int{{1, 1, 1}, {1, 1, 2}, {3, 5, 7}, {12, 32, 2}, {13, 33, 31}, {31, 17, 65}, {32, 32, 32},
-		{33, 65, 33}, {47, 100, 129}, {64, 1, 300}, {5, 200, 64}, {100, 70, 3}, {24, 64, 1}, {0, 5, 5}, {5, 0, 5}, {5, 5, 0}}
+		{33, 65, 33}, {47, 100, 129}, {64, 1, 300}, {5, 200, 64}, {100, 70, 3}, {24, 64, 1}, {13, 40, 513}, {26, 33, 1100}, {0, 5, 5}, {5, 0, 5}, {5, 5, 0}}
 	for _, path := range bf16Paths() {
 		t.Run(path.name, func(t *testing.T) {
 			restore := path.set()
