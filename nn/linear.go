@@ -11,6 +11,8 @@ import (
 type Linear struct {
 	W *tensor.T // Out × In
 	B *tensor.T // Out, or nil
+
+	bf16 *bf16Weights // set by Graph.SetPrecision(BF16)
 }
 
 // Type returns "Linear".
@@ -32,8 +34,33 @@ func (l *Linear) OutputShape(in [][]int) ([]int, error) {
 	return []int{s[0], l.W.Shape[0]}, nil
 }
 
-// Forward computes x·Wᵀ + b.
-func (l *Linear) Forward(in []*tensor.T) *tensor.T { return l.ForwardWith(in[0], l.W, l.B) }
+// Forward computes x·Wᵀ + b, in the precision set by Graph.SetPrecision.
+func (l *Linear) Forward(in []*tensor.T) *tensor.T {
+	if l.bf16 != nil {
+		return l.forwardBF16(in[0])
+	}
+	return l.ForwardWith(in[0], l.W, l.B)
+}
+
+// forwardBF16 is Forward in bfloat16: yᵀ = W·xᵀ by the bfloat16 GEMM (W
+// packed once), transposed into y, plus the bias.
+func (l *Linear) forwardBF16(x *tensor.T) *tensor.T {
+	n, in, out := x.Shape[0], l.W.Shape[1], l.W.Shape[0]
+	yt := getScratch(out * n)
+	kernels.GemmBF16Packed(l.bf16.packed(l.W), 0, out, true, n, x.Data, max(in, 1), 0, yt, max(n, 1))
+	y := tensor.New(n, out)
+	for i := 0; i < n; i++ {
+		row := y.Data[i*out : (i+1)*out]
+		for o := range row {
+			row[o] = yt[o*n+i]
+			if l.B != nil {
+				row[o] += l.B.Data[o]
+			}
+		}
+	}
+	putScratch(yt)
+	return y
+}
 
 // Backward returns gout·W.
 func (l *Linear) Backward(in []*tensor.T, _, gout *tensor.T) []*tensor.T {
