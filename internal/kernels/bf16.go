@@ -195,6 +195,9 @@ func gemmBF16(threads int, a *BF16Matrix, r0, m int, transB bool, n int, b []flo
 		return
 	}
 	path := bf16Path()
+	if amxEmulator != nil {
+		path = bf16PathAMX
+	}
 	if path == bf16PathF32 {
 		gemmBF16F32(threads, a, r0, m, transB, n, b, ldb, beta, c, ldc)
 		return
@@ -367,7 +370,11 @@ func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []f
 		for q0 := 0; q0 < panels; q0 += group {
 			nb := min(group, panels-q0)
 			for i := 0; i < m; i += 32 {
-				callAMX(a.data[(r0+i)*kp:], kp, bp[q0*kp/2*32:], kp/32, t, nb)
+				if amxEmulator != nil {
+					amxEmulator(a.data[(r0+i)*kp:], kp, bp[q0*kp/2*32:], kp/32, t, nb)
+				} else {
+					callAMX(a.data[(r0+i)*kp:], kp, bp[q0*kp/2*32:], kp/32, t, nb)
+				}
 				// The kernel writes nb 32×32 blocks one after the other.
 				for q := 0; q < nb; q++ {
 					j := (q0 + q) * 32
@@ -403,6 +410,11 @@ func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []f
 	}
 	putPacked(bp)
 }
+
+// amxEmulator, when set (by tests), selects the AMX path and runs it with
+// this function in place of amxKernelBF16, so that the AMX driver and tile
+// layout are tested on machines without AMX.
+var amxEmulator func(a []uint16, lda int, b []uint32, kt int, c []float32, nb int)
 
 // bf16KC is the depth of a block of the AVX-512 BF16 path (even).
 const bf16KC = 512

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -28,6 +29,9 @@ func BenchmarkGemmBF16(b *testing.B) {
 		a, bb, c := benchMatrices(s.m, s.n, s.k)
 		pa := PackBF16(false, s.m, s.k, a, s.k)
 		for _, path := range bf16Paths() {
+			if strings.HasSuffix(path.name, "-emulated") {
+				continue
+			}
 			b.Run(fmt.Sprintf("%s/%s", s.name, path.name), func(b *testing.B) {
 				restore := path.set()
 				defer restore()

@@ -120,6 +120,10 @@ func bf16Paths() []struct {
 	if useAMX && bf16Path() == bf16PathAMX {
 		ps = append(ps, path{"amx", sel(true, true)})
 	}
+	ps = append(ps, path{"amx-emulated", func() func() {
+		amxEmulator = amxKernelEmulated
+		return func() { amxEmulator = nil }
+	}})
 	return ps
 }
 
@@ -381,4 +385,54 @@ func TestBF16KernelName(t *testing.T) {
 	}
 	useAMX, useAVX512BF16 = oa, ov
 	t.Logf("kernel %s; note %q", name, BF16Note())
+}
+
+// amxKernelEmulated executes amxKernelBF16's instruction sequence in Go,
+// following the Intel SDM's definitions of TILELOADD, TDPBF16PS and
+// TILESTORED (tiles of 16 rows × 64 bytes): the same registers, addresses
+// and strides as the assembly, as offsets into the slices. It lets the AMX
+// driver run on machines without AMX; the encodings themselves are checked
+// by TestBF16Encodings.
+func amxKernelEmulated(a []uint16, lda int, b []uint32, kt int, c []float32, nb int) {
+	var acc [4][16][16]float32 // tmm0..3
+	var ta [2][16][32]uint16   // tmm4, tmm5: rows of A, 32 bf16 each
+	var tb [2][16][16]uint32   // tmm6, tmm7: 16 pair-rows of B, 16 pairs each
+	di := 0                    // DI, in uint32
+	r8 := 0                    // R8, in float32
+	for q := 0; q < nb; q++ {
+		si, bx := 0, 16*lda // SI, BX in uint16: A rows 0-15 and 16-31
+		acc = [4][16][16]float32{}
+		for range kt {
+			for r := 0; r < 16; r++ {
+				copy(ta[0][r][:], a[si+r*lda:])   // tileloadd tmm4, [rsi+rdx*1]
+				copy(ta[1][r][:], a[bx+r*lda:])   // tileloadd tmm5, [rbx+rdx*1]
+				copy(tb[0][r][:], b[di+r*32:])    // tileloadd tmm6, [rdi+r11*1] (128-byte rows)
+				copy(tb[1][r][:], b[di+r*32+16:]) // tileloadd tmm7, [rdi+r11*1+64]
+			}
+			for t, ops := range [4][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}} { // tdpbf16ps tmm0..3
+				for m := 0; m < 16; m++ {
+					for n := 0; n < 16; n++ {
+						s := acc[t][m][n]
+						for k := 0; k < 16; k++ {
+							pair := tb[ops[1]][k][n]
+							s += Float32FromBF16(ta[ops[0]][m][2*k])*Float32FromBF16(uint16(pair)) +
+								Float32FromBF16(ta[ops[0]][m][2*k+1])*Float32FromBF16(uint16(pair>>16))
+						}
+						acc[t][m][n] = s
+					}
+				}
+			}
+			si += 32
+			bx += 32
+			di += 512
+		}
+		r13 := r8 + 512
+		for m := 0; m < 16; m++ { // tilestored, rows of 128 bytes
+			copy(c[r8+m*32:], acc[0][m][:])
+			copy(c[r8+m*32+16:], acc[1][m][:])
+			copy(c[r13+m*32:], acc[2][m][:])
+			copy(c[r13+m*32+16:], acc[3][m][:])
+		}
+		r8 += 1024
+	}
 }
