@@ -86,12 +86,17 @@ func runPredict(args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "write the logits N×K to this .npy file")
 	labelsFile := fs.String("labels", "", "class names, one per line, or \"imagenet\" for the embedded ImageNet names")
 	df := addDatasetFlags(fs, 16)
+	precision := fs.String("precision", "fp32", "arithmetic of convolutions and linear layers: fp32, or bf16 (bfloat16 inputs and weights, float32 sums)")
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if *df.batch < 1 {
 		return fmt.Errorf("--batch-size must be at least 1")
+	}
+	prec, err := nn.ParsePrecision(*precision)
+	if err != nil {
+		return fmt.Errorf("--precision: %w", err)
 	}
 	if *out != "" {
 		if err := checkWritable(*out); err != nil {
@@ -101,6 +106,9 @@ func runPredict(args []string, stdout io.Writer) error {
 	g, err := mf.load()
 	if err != nil {
 		return err
+	}
+	if g.SetPrecision(prec); prec == nn.BF16 && nn.BF16Note() != "" {
+		fmt.Fprintln(os.Stderr, "lrp:", nn.BF16Note())
 	}
 	emb := embeddedOf(*model)
 	var labels []string
