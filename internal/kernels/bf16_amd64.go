@@ -21,11 +21,13 @@ var (
 var (
 	amxOnce sync.Once
 	amxErr  error
+	// amxPermission asks the OS for the tile state; tests replace it.
+	amxPermission = requestAMX
 )
 
 func bf16Path() int {
 	if useAMX {
-		amxOnce.Do(func() { amxErr = requestAMX() })
+		amxOnce.Do(func() { amxErr = amxPermission() })
 		if amxErr == nil {
 			return bf16PathAMX
 		}
