@@ -42,23 +42,20 @@ func (l *Linear) Forward(in []*tensor.T) *tensor.T {
 	return l.ForwardWith(in[0], l.W, l.B)
 }
 
-// forwardBF16 is Forward in bfloat16: yᵀ = W·xᵀ by the bfloat16 GEMM (W
-// packed once), transposed into y, plus the bias.
+// forwardBF16 is Forward in bfloat16: y = b + x·Wᵀ by the bfloat16 GEMM
+// with Wᵀ packed once. With the bfloat16 kernels a sample's logits do not
+// depend on its batch, as in float32.
 func (l *Linear) forwardBF16(x *tensor.T) *tensor.T {
 	n, in, out := x.Shape[0], l.W.Shape[1], l.W.Shape[0]
-	yt := getScratch(out * n)
-	kernels.GemmBF16Packed(l.bf16.packed(l.W), 0, out, true, n, x.Data, max(in, 1), 0, yt, max(n, 1))
 	y := tensor.New(n, out)
-	for i := 0; i < n; i++ {
-		row := y.Data[i*out : (i+1)*out]
-		for o := range row {
-			row[o] = yt[o*n+i]
-			if l.B != nil {
-				row[o] += l.B.Data[o]
-			}
+	var beta float32
+	if l.B != nil {
+		for i := 0; i < n; i++ {
+			copy(y.Data[i*out:(i+1)*out], l.B.Data)
 		}
+		beta = 1
 	}
-	putScratch(yt)
+	kernels.GemmBF16Panels(n, x.Data, max(in, 1), l.bf16.panels(l.W), beta, y.Data, max(out, 1))
 	return y
 }
 

@@ -85,7 +85,8 @@ func BF16Note() string { return kernels.BF16Note() }
 // GEMM, made on first use.
 type bf16Weights struct {
 	once sync.Once
-	a    *kernels.BF16Matrix
+	a    *kernels.BF16Matrix // Conv2d: W as the A operand
+	b    *kernels.BF16Panels // Linear: Wᵀ as the B operand
 }
 
 func newBF16Weights(p Precision) *bf16Weights {
@@ -93,6 +94,15 @@ func newBF16Weights(p Precision) *bf16Weights {
 		return nil
 	}
 	return &bf16Weights{}
+}
+
+// panels returns the Out × In weight w of a linear layer as the packed B
+// operand Wᵀ (In × Out), packing it on the first call.
+func (b *bf16Weights) panels(w *tensor.T) *kernels.BF16Panels {
+	b.once.Do(func() {
+		b.b = kernels.PackBF16Panels(true, w.Shape[1], w.Shape[0], w.Data, max(w.Shape[1], 1))
+	})
+	return b.b
 }
 
 // packed returns w (rows × the rest) packed, packing it on the first call.

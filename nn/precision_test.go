@@ -112,3 +112,25 @@ func TestParsePrecision(t *testing.T) {
 		t.Error("no BF16 kernel name")
 	}
 }
+
+// TestBF16BatchIndependent: with the bfloat16 kernels a sample's logits
+// are the same bits alone and in a batch (pixel flipping batches its
+// inputs freely).
+func TestBF16BatchIndependent(t *testing.T) {
+	if BF16Kernel() == "float32" {
+		t.Skip("the float32 fallback does not promise it")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	g := precisionGraph(rng)
+	g.SetPrecision(BF16)
+	x := randTensor(rng, 5, 6, 9, 9)
+	all := g.Run(x).Clone()
+	for i := 0; i < 5; i++ {
+		one := g.Run(x.Batch(i).Reshape(1, 6, 9, 9))
+		for j := range one.Data {
+			if one.Data[j] != all.Data[i*7+j] {
+				t.Fatalf("sample %d logit %d: alone %v, in the batch %v", i, j, one.Data[j], all.Data[i*7+j])
+			}
+		}
+	}
+}

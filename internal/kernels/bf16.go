@@ -264,6 +264,9 @@ func gemmBF16F32(threads int, a *BF16Matrix, r0, m int, transB bool, n int, b []
 	putF32(br)
 }
 
+// bf16Rows recycles GemmBF16Panels' rounded copies of A.
+var bf16Rows = sync.Pool{New: func() any { return new([]uint16) }}
+
 // bf16Scratch recycles the packed-B and C-block buffers of the kernels.
 var bf16Scratch = sync.Pool{New: func() any { return new([]uint32) }}
 
@@ -363,6 +366,15 @@ func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []f
 	panels := ceilDiv(n, 32)
 	bp := getPacked(panels * kp / 2 * 32)
 	packBBF16(bp, kp, transB, a.k, n, b, ldb, 0, panels)
+	gemmBF16Compute(path, a.data[r0*kp:], kp, a.k, m, bp, n, beta, c, ldc)
+	putPacked(bp)
+}
+
+// gemmBF16Compute sets C = A·B + beta·C for the first m rows of the
+// row-major bfloat16 matrix ad (kp per row, at least m+31 rows) and the
+// packed panels bp of n columns (see packBBF16), with a bfloat16 kernel.
+func gemmBF16Compute(path int, ad []uint16, kp, k, m int, bp []uint32, n int, beta float32, c []float32, ldc int) {
+	panels := ceilDiv(n, 32)
 	switch path {
 	case bf16PathAMX:
 		const group = amxGroup
@@ -371,9 +383,9 @@ func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []f
 			nb := min(group, panels-q0)
 			for i := 0; i < m; i += 32 {
 				if amxEmulator != nil {
-					amxEmulator(a.data[(r0+i)*kp:], kp, bp[q0*kp/2*32:], kp/32, t, nb)
+					amxEmulator(ad[i*kp:], kp, bp[q0*kp/2*32:], kp/32, t, nb)
 				} else {
-					callAMX(a.data[(r0+i)*kp:], kp, bp[q0*kp/2*32:], kp/32, t, nb)
+					callAMX(ad[i*kp:], kp, bp[q0*kp/2*32:], kp/32, t, nb)
 				}
 				// The kernel writes nb 32×32 blocks one after the other.
 				for q := 0; q < nb; q++ {
@@ -385,8 +397,8 @@ func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []f
 		putF32(t)
 	default:
 		var tmp [12 * 32]float32
-		for pc := 0; pc < a.k; pc += bf16KC {
-			kpairs := (min(bf16KC, a.k-pc) + 1) / 2
+		for pc := 0; pc < k; pc += bf16KC {
+			kpairs := (min(bf16KC, k-pc) + 1) / 2
 			bt := beta
 			if pc > 0 {
 				bt = 1
@@ -397,18 +409,17 @@ func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []f
 				panel := bp[q*kp/2*32+pc/2*32:]
 				for i := 0; i < m; i += 12 {
 					rows := min(12, m-i)
-					ai := a.data[(r0+i)*kp+pc:]
-					if rows == 12 && cols == 32 {
-						callAVX512BF16(kpairs, ai, kp, panel, c[i*ldc+j:], ldc, bt)
+					ai := ad[i*kp+pc:]
+					if cols == 32 {
+						callAVX512BF16(rows, kpairs, ai, kp, panel, c[i*ldc+j:], ldc, bt)
 					} else {
-						callAVX512BF16(kpairs, ai, kp, panel, tmp[:], 32, 0)
+						callAVX512BF16(rows, kpairs, ai, kp, panel, tmp[:], 32, 0)
 						mergeBlock(tmp[:], 32, c[i*ldc+j:], ldc, rows, cols, bt)
 					}
 				}
 			}
 		}
 	}
-	putPacked(bp)
 }
 
 // amxEmulator, when set (by tests), selects the AMX path and runs it with
@@ -422,3 +433,128 @@ const bf16KC = 512
 // amxGroup is the number of 32-column panels of B one AMX kernel call
 // multiplies by the same 32 rows of A.
 const amxGroup = 4
+
+// BF16Panels is a k×n matrix rounded to bfloat16 and packed in panels of
+// 32 columns (the layout of B in every bfloat16 kernel, see the package
+// documentation): the B operand (weights) of GemmBF16Panels, for products
+// whose other operand has few rows, such as a linear layer's x·Wᵀ at small
+// batch sizes. It is made once by PackBF16Panels and read by any number of
+// concurrent calls.
+type BF16Panels struct {
+	k, n, kp int
+	data     []uint32
+
+	f32Once sync.Once
+	f32     []float32 // k×n widened, for the float32 path; made on first use
+}
+
+// PackBF16Panels rounds op(B) (k×n; B is k×n with leading dimension ldb,
+// or n×k if transB) to bfloat16 and packs it. It panics if a dimension is
+// negative or b is too short.
+func PackBF16Panels(transB bool, k, n int, b []float32, ldb int) *BF16Panels {
+	if k < 0 || n < 0 {
+		panic("kernels: negative dimension")
+	}
+	if transB {
+		checkMatrix("b", n, k, b, ldb)
+	} else {
+		checkMatrix("b", k, n, b, ldb)
+	}
+	kp := roundUp(max(k, 1), 32)
+	panels := ceilDiv(n, 32)
+	p := &BF16Panels{k: k, n: n, kp: kp, data: make([]uint32, panels*kp/2*32)}
+	packBBF16(p.data, kp, transB, k, n, b, ldb, 0, panels)
+	return p
+}
+
+// Rows returns k.
+func (p *BF16Panels) Rows() int { return p.k }
+
+// Cols returns n.
+func (p *BF16Panels) Cols() int { return p.n }
+
+// At returns element (i, j) as a float32.
+func (p *BF16Panels) At(i, j int) float32 {
+	v := p.data[(j/32)*p.kp/2*32+(i/2)*32+j%32]
+	if i%2 == 1 {
+		v >>= 16
+	}
+	return Float32FromBF16(uint16(v))
+}
+
+func (p *BF16Panels) widened() []float32 {
+	p.f32Once.Do(func() {
+		p.f32 = make([]float32, p.k*p.n)
+		for i := 0; i < p.k; i++ {
+			for j := 0; j < p.n; j++ {
+				p.f32[i*p.n+j] = p.At(i, j)
+			}
+		}
+	})
+	return p.f32
+}
+
+// GemmBF16Panels computes C = RoundBF16(A)·B + beta·C in float32, where A
+// is m×k with leading dimension lda, B the packed k×n matrix b and C m×n
+// with leading dimension ldc; beta == 0 means C is overwritten. The
+// reference loop is GemmBF16's with alpha = 1. With the AMX and AVX-512
+// BF16 kernels, each row of C does not depend on m or on the other rows of
+// A (so a sample's result does not depend on its batch). It runs on up to Threads()
+// goroutines (split over the columns) and panics if a leading dimension is
+// too small or a slice too short.
+func GemmBF16Panels(m int, a []float32, lda int, b *BF16Panels, beta float32, c []float32, ldc int) {
+	k, n := b.k, b.n
+	if m < 0 {
+		panic("kernels: negative dimension")
+	}
+	checkMatrix("a", m, k, a, lda)
+	checkMatrix("c", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	threads := Threads()
+	if int64(m)*int64(n)*int64(k) < parallelThreshold {
+		threads = 1
+	}
+	path := bf16Path()
+	if amxEmulator != nil {
+		path = bf16PathAMX
+	}
+	if path == bf16PathF32 {
+		ar := getF32(m * k)
+		for i := 0; i < m; i++ {
+			for j, v := range a[i*lda : i*lda+k] {
+				ar[i*k+j] = RoundBF16(v)
+			}
+		}
+		sgemm(threads, false, false, m, n, k, 1, ar, k, b.widened(), n, beta, c, ldc)
+		putF32(ar)
+		return
+	}
+	kp := b.kp
+	adp := bf16Rows.Get().(*[]uint16)
+	if cap(*adp) < (m+32)*kp {
+		*adp = make([]uint16, (m+32)*kp)
+	}
+	ad := (*adp)[:(m+32)*kp]
+	clear(ad)
+	defer bf16Rows.Put(adp)
+	for i := 0; i < m; i++ {
+		row := ad[i*kp : i*kp+k]
+		for j, v := range a[i*lda : i*lda+k] {
+			row[j] = BF16FromFloat32(v)
+		}
+	}
+	panels := ceilDiv(n, 32)
+	per := ceilDiv(panels, min(threads, panels))
+	parallelRange(ceilDiv(panels, per), func(t int) {
+		q0 := t * per
+		q1 := min(panels, q0+per)
+		j0 := q0 * 32
+		gemmBF16Compute(path, ad, kp, k, m, b.data[q0*kp/2*32:], min(n, q1*32)-j0, beta, c[j0:], ldc)
+	})
+}

@@ -95,6 +95,42 @@ func amxPeakBF16(cfg *[64]byte, n int)
 //go:noescape
 func bf16KernelAVX512(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
 
+// bf16KernelAVX512R1 … bf16KernelAVX512R11 are bf16KernelAVX512 for
+// tiles of 1 to 11 rows.
+//
+//go:noescape
+func bf16KernelAVX512R1(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R2(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R3(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R4(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R5(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R6(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R7(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R8(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R9(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R10(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
+//go:noescape
+func bf16KernelAVX512R11(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+
 // peakBF16AVX512 runs n iterations of 24 independent register-only
 // VDPBF16PS (16 lanes × 2 multiply-adds each).
 //
@@ -127,11 +163,40 @@ func callAMX(a []uint16, lda int, b []uint32, kt int, c []float32, nb int) {
 	amxKernelBF16(&amxTileConfig, &a[0], lda, &b[0], kt, &c[0], nb, false)
 }
 
-func callAVX512BF16(kpairs int, a []uint16, lda int, b []uint32, c []float32, ldc int, beta float32) {
-	_ = a[11*lda+2*kpairs-1]
+// callAVX512BF16 computes a rows×32 tile (rows ≤ 12) with VDPBF16PS.
+func callAVX512BF16(rows, kpairs int, a []uint16, lda int, b []uint32, c []float32, ldc int, beta float32) {
+	// The assembly trusts its arguments: check the extents it touches.
+	_ = a[(rows-1)*lda+2*kpairs-1]
 	_ = b[kpairs*32-1]
-	_ = c[11*ldc+31]
-	bf16KernelAVX512(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	_ = c[(rows-1)*ldc+31]
+	switch rows {
+	case 1:
+		bf16KernelAVX512R1(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 2:
+		bf16KernelAVX512R2(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 3:
+		bf16KernelAVX512R3(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 4:
+		bf16KernelAVX512R4(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 5:
+		bf16KernelAVX512R5(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 6:
+		bf16KernelAVX512R6(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 7:
+		bf16KernelAVX512R7(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 8:
+		bf16KernelAVX512R8(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 9:
+		bf16KernelAVX512R9(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 10:
+		bf16KernelAVX512R10(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 11:
+		bf16KernelAVX512R11(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	case 12:
+		bf16KernelAVX512(kpairs, &a[0], lda, &b[0], &c[0], ldc, beta)
+	default:
+		panic("kernels: bad tile height")
+	}
 }
 
 func hasPeakBF16() bool { return useAVX512BF16 }

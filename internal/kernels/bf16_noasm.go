@@ -20,7 +20,7 @@ func callAMX(a []uint16, lda int, b []uint32, kt int, c []float32, nb int) {
 	panic("kernels: no AMX kernel")
 }
 
-func callAVX512BF16(kpairs int, a []uint16, lda int, b []uint32, c []float32, ldc int, beta float32) {
+func callAVX512BF16(rows, kpairs int, a []uint16, lda int, b []uint32, c []float32, ldc int, beta float32) {
 	panic("kernels: no AVX-512 BF16 kernel")
 }
 

@@ -436,3 +436,59 @@ func amxKernelEmulated(a []uint16, lda int, b []uint32, kt int, c []float32, nb 
 		r8 += 1024
 	}
 }
+
+// TestGemmBF16EveryTileHeight covers each row count of the AVX-512 tile
+// (1 to 12) as the last tile.
+func TestGemmBF16EveryTileHeight(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, path := range bf16Paths() {
+		restore := path.set()
+		for m := 1; m <= 24; m++ {
+			p := newBF16Problem(rng, false, m, 40, 19, 0, 1, 0.5)
+			p.check(t, path.name, p.run(true))
+		}
+		restore()
+	}
+}
+
+// TestGemmBF16Panels checks GemmBF16Panels (B packed once, A rounded per
+// call) on every path against the float64 loop, with guard values around
+// C, and that a row's result does not depend on the other rows.
+func TestGemmBF16Panels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	dims := [][3]int{{1, 1, 1}, {1, 100, 70}, {3, 33, 513}, {8, 64, 1100}, {13, 31, 40}, {40, 200, 9}, {2, 0, 3}, {2, 3, 0}}
+	for _, path := range bf16Paths() {
+		t.Run(path.name, func(t *testing.T) {
+			restore := path.set()
+			defer restore()
+			for _, d := range dims {
+				for _, transB := range []bool{false, true} {
+					for _, beta := range []float32{0, 1} {
+						m, n, k := d[0], d[1], d[2]
+						// bf16Problem's A is m×k and B is op(B): reuse it,
+						// packing B instead of A.
+						p := newBF16Problem(rng, transB, m, n, k, 0, 2, beta)
+						pb := PackBF16Panels(transB, k, n, p.b, p.ldb)
+						run := func(rows int) []float32 {
+							c := append([]float32(nil), p.c0...)
+							if m > 0 && n > 0 {
+								GemmBF16Panels(rows, p.af, max(k, 1), pb, beta, c[p.off:], p.ldc)
+							}
+							return c
+						}
+						got := run(m)
+						p.check(t, path.name+" panels", got)
+						if m > 1 && n > 0 && path.name != "float32" {
+							one := run(1)
+							for j := 0; j < n; j++ {
+								if one[p.off+j] != got[p.off+j] {
+									t.Fatalf("%s %v: row 0 alone %v, with %d rows %v", path.name, p, one[p.off+j], m, got[p.off+j])
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -139,7 +139,9 @@ func main() {
 	p(`#include "textflag.h"`)
 	amxKernel()
 	amxPeak()
-	avx512Kernel()
+	for rows := 1; rows <= 12; rows++ {
+		avx512Kernel(rows)
+	}
 	avx512Peak()
 	packPanel()
 	if err := os.WriteFile(*outFile, out.Bytes(), 0o666); err != nil {
@@ -228,13 +230,17 @@ TEXT ·amxPeakBF16(SB), NOSPLIT, $0-16
 	p("\tRET")
 }
 
-// avx512Kernel: a 12×32 register tile, rows of A broadcast as bf16 pairs
-// from row-major A, 24 zmm accumulators Z0..Z23 (row i in Z2i, Z2i+1), B in
-// Z24, Z25, broadcasts rotating over Z26..Z31.
-func avx512Kernel() {
+// avx512Kernel: a rows×32 register tile (rows ≤ 12), rows of A broadcast
+// as bf16 pairs from row-major A, accumulators Z0..Z23 (row i in Z2i,
+// Z2i+1), B in Z24, Z25, broadcasts rotating over Z26..Z31.
+func avx512Kernel(rows int) {
+	name := "bf16KernelAVX512"
+	if rows < 12 {
+		name += fmt.Sprintf("R%d", rows)
+	}
 	p(`
-// func bf16KernelAVX512(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
-TEXT ·bf16KernelAVX512(SB), NOSPLIT, $0-52
+// func %s(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+TEXT ·%s(SB), NOSPLIT, $0-52
 	MOVQ kp+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DX
@@ -244,14 +250,14 @@ TEXT ·bf16KernelAVX512(SB), NOSPLIT, $0-52
 	LEAQ (SI)(DX*4), R12
 	ADDQ DX, R12             // row 5
 	LEAQ (R12)(DX*4), R13
-	ADDQ DX, R13             // row 10`)
-	for i := 0; i < 24; i++ {
+	ADDQ DX, R13             // row 10`, name, name)
+	for i := 0; i < 2*rows; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
 	p("kloop:\n\tVMOVDQU32 (DI), Z24\n\tVMOVDQU32 64(DI), Z25")
-	rows := []string{"(SI)", "(SI)(DX*1)", "(SI)(DX*2)", "(SI)(R11*1)", "(SI)(DX*4)",
+	addr := []string{"(SI)", "(SI)(DX*1)", "(SI)(DX*2)", "(SI)(R11*1)", "(SI)(DX*4)",
 		"(R12)", "(R12)(DX*1)", "(R12)(DX*2)", "(R12)(R11*1)", "(R12)(DX*4)", "(R13)", "(R13)(DX*1)"}
-	for i, r := range rows {
+	for i, r := range addr[:rows] {
 		t := byte(26 + i%6)
 		p("\tVPBROADCASTD %s, Z%d", r, t)
 		vdpbf16ps(byte(2*i), 24, t)
@@ -270,11 +276,11 @@ TEXT ·bf16KernelAVX512(SB), NOSPLIT, $0-52
 	ANDL $0x7fffffff, AX
 	JZ store
 	VBROADCASTSS beta+48(FP), Z31`)
-	for i := 0; i < 12; i++ {
+	for i := 0; i < rows; i++ {
 		p("\tVFMADD231PS (R8), Z31, Z%d\n\tVFMADD231PS 64(R8), Z31, Z%d\n\tVMOVUPS Z%d, (R8)\n\tVMOVUPS Z%d, 64(R8)\n\tADDQ R9, R8", 2*i, 2*i+1, 2*i, 2*i+1)
 	}
 	p("\tVZEROUPPER\n\tRET\nstore:")
-	for i := 0; i < 12; i++ {
+	for i := 0; i < rows; i++ {
 		p("\tVMOVUPS Z%d, (R8)\n\tVMOVUPS Z%d, 64(R8)\n\tADDQ R9, R8", 2*i, 2*i+1)
 	}
 	p("\tVZEROUPPER\n\tRET")
