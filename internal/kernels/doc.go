@@ -105,5 +105,6 @@
 // bench.sh runs the benchmarks several times and prints the best GFLOP/s of
 // each with its percentage of BenchmarkPeakFMA, a register-only AVX-512 FMA
 // loop on all threads; on a shared machine, best-of-N is what approaches the
-// hardware's behaviour.
+// hardware's behaviour. bench_bf16.sh does the same for the bfloat16 GEMM
+// against register-only VDPBF16PS and TDPBF16PS loops (BenchmarkPeakBF16).
 package kernels
