@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// FuzzGemmBF16 compares every bfloat16 kernel of the machine against the
+// FuzzGemmBF16 compares every bfloat16 kernel of the machine, with A
+// packed (GemmBF16Packed) and with B packed (GemmBF16Panels), against the
 // float32 path (the pure-Go Sgemm under -tags purego) on the same packed
 // operands, and both against the float64 triple loop. Sizes are capped at
 // 80.
@@ -25,8 +26,15 @@ func FuzzGemmBF16(f *testing.F) {
 		for i, path := range bf16Paths() {
 			restore := path.set()
 			got := p.run(serial)
+			// The same product with B packed instead of A.
+			pb := PackBF16Panels(transB, k, n, p.b, p.ldb)
+			viaB := append([]float32(nil), p.c0...)
+			if m > 0 && n > 0 {
+				GemmBF16Panels(m, p.af[r0*k:], max(k, 1), pb, beta, viaB[p.off:], p.ldc)
+			}
 			restore()
 			p.check(t, path.name, got)
+			p.check(t, path.name+" panels", viaB)
 			if i == 0 {
 				ref = got
 				continue
