@@ -17,6 +17,8 @@ type Conv2d struct {
 	Pad      [4]int    // top, left, bottom, right
 	Dilation [2]int    // along H, W
 	Groups   int
+
+	bf16 *bf16Weights // set by Graph.SetPrecision(BF16)
 }
 
 // Type returns "Conv".
@@ -86,8 +88,29 @@ func (l *Conv2d) OutputShape(in [][]int) ([]int, error) {
 	return []int{g.n, g.o, g.oh, g.ow}, nil
 }
 
-// Forward computes the convolution of in[0].
-func (l *Conv2d) Forward(in []*tensor.T) *tensor.T { return l.ForwardWith(in[0], l.W, l.B) }
+// Forward computes the convolution of in[0], in the precision set by
+// Graph.SetPrecision.
+func (l *Conv2d) Forward(in []*tensor.T) *tensor.T {
+	if l.bf16 != nil {
+		return l.forwardBF16(in[0])
+	}
+	return l.ForwardWith(in[0], l.W, l.B)
+}
+
+// forwardBF16 is ForwardWith(x, l.W, l.B) with the GEMMs in bfloat16.
+func (l *Conv2d) forwardBF16(x *tensor.T) *tensor.T {
+	g, err := l.geom(x.Shape)
+	if err != nil {
+		panic("nn: " + err.Error())
+	}
+	out := tensor.Empty(g.n, g.o, g.oh, g.ow)
+	var bias []float32
+	if l.B != nil {
+		bias = l.B.Data
+	}
+	convForwardPacked(&g, x.Data, l.W.Data, l.bf16.packed(l.W), bias, out.Data)
+	return out
+}
 
 // Backward returns the input gradient Wᵀ·gout (a transposed convolution).
 func (l *Conv2d) Backward(in []*tensor.T, _, gout *tensor.T) []*tensor.T {

@@ -138,7 +138,11 @@ func planConv(g *convGeom) convPlan {
 
 // convForward computes y = conv(x; w) + b (b may be nil) for geometry g,
 // overwriting y.
-func convForward(g *convGeom, x, w, b, y []float32) {
+func convForward(g *convGeom, x, w, b, y []float32) { convForwardPacked(g, x, w, nil, b, y) }
+
+// convForwardPacked is convForward, with the GEMMs in bfloat16 on the
+// packed weight pw (w rounded, see Graph.SetPrecision) unless pw is nil.
+func convForwardPacked(g *convGeom, x, w []float32, pw *kernels.BF16Matrix, b, y []float32) {
 	p := planConv(g)
 	chw, plane := g.c*g.h*g.w, g.h*g.w
 	input := func(n, gr int) []float32 {
@@ -151,7 +155,11 @@ func convForward(g *convGeom, x, w, b, y []float32) {
 		cols := (i1 - i0) * g.ow
 		o0 := gr*g.og + m0
 		yt := y[n*g.o*g.pix+o0*g.pix+i0*g.ow:]
-		gemmSerial(false, false, m1-m0, cols, g.kdim, 1, w[o0*g.kdim:], g.kdim, src, ldb, 0, yt, g.pix)
+		if pw != nil {
+			kernels.GemmBF16PackedSerial(pw, o0, m1-m0, false, cols, src, ldb, 0, yt, g.pix)
+		} else {
+			gemmSerial(false, false, m1-m0, cols, g.kdim, 1, w[o0*g.kdim:], g.kdim, src, ldb, 0, yt, g.pix)
+		}
 		if b != nil {
 			for o := 0; o < m1-m0; o++ {
 				addConst(yt[o*g.pix:o*g.pix+cols], b[o0+o])

@@ -23,4 +23,13 @@
 // Forward keeps every intermediate value; Backward walks the nodes in
 // reverse and adds up the gradients of values that feed several nodes
 // (skip connections).
+//
+// # Precision
+//
+// Graph.SetPrecision(BF16) makes the forward pass (Layer.Forward) of
+// Conv2d and Linear round their weights and inputs to bfloat16 and sum the
+// products in float32, on AMX tiles or AVX-512 BF16 where the CPU has them;
+// the weights are packed once per layer. Everything else, and the
+// parameterized passes the relevance rules use (ForwardWith, BackwardWith),
+// stays float32. FP32 is the default.
 package nn

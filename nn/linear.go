@@ -11,6 +11,8 @@ import (
 type Linear struct {
 	W *tensor.T // Out × In
 	B *tensor.T // Out, or nil
+
+	bf16 *bf16Weights // set by Graph.SetPrecision(BF16)
 }
 
 // Type returns "Linear".
@@ -32,8 +34,30 @@ func (l *Linear) OutputShape(in [][]int) ([]int, error) {
 	return []int{s[0], l.W.Shape[0]}, nil
 }
 
-// Forward computes x·Wᵀ + b.
-func (l *Linear) Forward(in []*tensor.T) *tensor.T { return l.ForwardWith(in[0], l.W, l.B) }
+// Forward computes x·Wᵀ + b, in the precision set by Graph.SetPrecision.
+func (l *Linear) Forward(in []*tensor.T) *tensor.T {
+	if l.bf16 != nil {
+		return l.forwardBF16(in[0])
+	}
+	return l.ForwardWith(in[0], l.W, l.B)
+}
+
+// forwardBF16 is Forward in bfloat16: y = b + x·Wᵀ by the bfloat16 GEMM
+// with Wᵀ packed once. With the bfloat16 kernels a sample's logits do not
+// depend on its batch, as in float32.
+func (l *Linear) forwardBF16(x *tensor.T) *tensor.T {
+	n, in, out := x.Shape[0], l.W.Shape[1], l.W.Shape[0]
+	y := tensor.New(n, out)
+	var beta float32
+	if l.B != nil {
+		for i := 0; i < n; i++ {
+			copy(y.Data[i*out:(i+1)*out], l.B.Data)
+		}
+		beta = 1
+	}
+	kernels.GemmBF16Panels(n, x.Data, max(in, 1), l.bf16.panels(l.W), beta, y.Data, max(out, 1))
+	return y
+}
 
 // Backward returns gout·W.
 func (l *Linear) Backward(in []*tensor.T, _, gout *tensor.T) []*tensor.T {

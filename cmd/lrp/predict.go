@@ -85,6 +85,7 @@ func runPredict(args []string, stdout io.Writer) error {
 	labelsFile := fs.String("labels", "", "class names, one per line, or \"imagenet\" for the embedded ImageNet names")
 	df := addDatasetFlags(fs, 16)
 	input, pre := df.input, df.preprocess
+	precision := fs.String("precision", "fp32", "arithmetic of convolutions and linear layers: fp32, or bf16 (bfloat16 inputs and weights, float32 sums)")
 	images, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -95,6 +96,10 @@ func runPredict(args []string, stdout io.Writer) error {
 	if *df.normalization != "" {
 		return fmt.Errorf("--normalization applies to explain, evaluate and sweep")
 	}
+	prec, err := nn.ParsePrecision(*precision)
+	if err != nil {
+		return fmt.Errorf("--precision: %w", err)
+	}
 	if *out != "" {
 		if err := checkWritable(*out); err != nil {
 			return err
@@ -103,6 +108,9 @@ func runPredict(args []string, stdout io.Writer) error {
 	g, err := mf.load()
 	if err != nil {
 		return err
+	}
+	if g.SetPrecision(prec); prec == nn.BF16 && nn.BF16Note() != "" {
+		fmt.Fprintln(os.Stderr, "lrp:", nn.BF16Note())
 	}
 	emb := embeddedOf(*model)
 	var labels []string

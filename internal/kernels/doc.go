@@ -72,10 +72,39 @@
 // buffers are recycled (a few are kept out of the garbage collector's
 // reach), so calls do not allocate in steady state.
 //
+// # bfloat16
+//
+// GemmBF16 and GemmBF16Packed multiply operands rounded to bfloat16
+// (BF16FromFloat32: to nearest even, as PyTorch) and sum the exact products
+// in float32. A constant A (weights) is rounded and packed once
+// (PackBF16): row-major with rows padded to 32 bfloat16, so that pairs of
+// consecutive k lie side by side as both VDPBF16PS and TDPBF16PS want them.
+// B is rounded and packed per call into panels of 32 columns whose rows hold
+// 32 pairs (B[2p][j], B[2p+1][j]): two zmm registers for VDPBF16PS, two
+// 16×64-byte tiles for TDPBF16PS. Three paths, chosen per call:
+//
+//   - amx: 32×32 blocks of C in tiles tmm0-3, A in tmm4-5, B in tmm6-7;
+//     LDTILECFG, the whole depth, TILESTORED and TILERELEASE happen inside
+//     one assembly call (no tile state outlives it, so goroutines moving
+//     between threads are safe). Linux must grant the tile state first
+//     (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), once); if it
+//     refuses, the next path runs and BF16Note says why.
+//   - avx512bf16: a 12×32 VDPBF16PS register tile, the depth cut into
+//     blocks of 512.
+//   - float32: operands rounded, then Sgemm; the same products summed in
+//     another order, at float32 speed (the only path with -tags purego).
+//
+// Go's assembler has no mnemonics for AMX or AVX-512 BF16: the program in
+// _asmbf16 writes them as BYTE sequences with their Intel syntax beside
+// them, and TestBF16Encodings checks each against GNU as:
+//
+//	cd _asmbf16 && go run . -out ../bf16_amd64.s
+//
 // # Measuring
 //
 // bench.sh runs the benchmarks several times and prints the best GFLOP/s of
 // each with its percentage of BenchmarkPeakFMA, a register-only AVX-512 FMA
 // loop on all threads; on a shared machine, best-of-N is what approaches the
-// hardware's behaviour.
+// hardware's behaviour. bench_bf16.sh does the same for the bfloat16 GEMM
+// against register-only VDPBF16PS and TDPBF16PS loops (BenchmarkPeakBF16).
 package kernels

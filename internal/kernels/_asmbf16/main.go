@@ -1,0 +1,351 @@
+// Command _asmbf16 generates bf16_amd64.s, the bfloat16 kernels of package
+// kernels:
+//
+//	cd internal/kernels/_asmbf16 && go run . -out ../bf16_amd64.s
+//
+// Go's assembler has no mnemonics for AMX (LDTILECFG, TILELOADD, TDPBF16PS,
+// …) or AVX-512 BF16 (VDPBF16PS), so this program encodes those
+// instructions itself and emits them as BYTE sequences, each followed by a
+// comment with the instruction in Intel syntax. TestBF16Encodings assembles
+// every such comment with GNU as and checks that it gives the same bytes.
+// Everything else uses Go's own mnemonics. It is plain Go (no avo: avo
+// cannot emit raw bytes) and a separate module like _asm.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+)
+
+var out bytes.Buffer
+
+func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
+
+// raw emits an instruction as bytes, with its Intel-syntax form as comment.
+func raw(intel string, b []byte) {
+	s := make([]string, len(b))
+	for i, x := range b {
+		s[i] = fmt.Sprintf("BYTE $0x%02x", x)
+	}
+	p("\t%s // %s", strings.Join(s, "; "), intel)
+}
+
+// General-purpose register numbers in the x86 encoding.
+var gpr = map[string]byte{"AX": 0, "CX": 1, "DX": 2, "BX": 3, "SP": 4, "BP": 5, "SI": 6, "DI": 7,
+	"R8": 8, "R9": 9, "R10": 10, "R11": 11, "R12": 12, "R13": 13, "R14": 14, "R15": 15}
+
+var intelGPR = map[string]string{"AX": "rax", "CX": "rcx", "DX": "rdx", "BX": "rbx", "SI": "rsi", "DI": "rdi",
+	"R8": "r8", "R9": "r9", "R10": "r10", "R11": "r11", "R12": "r12", "R13": "r13"}
+
+// vex3 returns the three-byte VEX prefix (map 0F38, W0, L0) for modrm.reg
+// bit 3 r, SIB index bit 3 x, base/rm bit 3 b, second source vvvv (0 when
+// unused) and mandatory prefix pp (0 none, 1 66, 2 F3, 3 F2).
+func vex3(r, x, b, vvvv, pp byte) []byte {
+	b1 := (^r&1)<<7 | (^x&1)<<6 | (^b&1)<<5 | 0x02
+	b2 := (^vvvv&15)<<3 | pp
+	return []byte{0xc4, b1, b2}
+}
+
+// sibMem encodes [base + index*1 + disp] (disp a signed byte) with
+// modrm.reg = reg, as mod 00 when disp is 0 and mod 01 (disp8) otherwise;
+// BP and R13 as base always take the disp8 form (mod 00 would mean no
+// base), SP as index is not encodable.
+func sibMem(reg byte, base, index string, disp int) (mod []byte, x, b byte) {
+	bn, in := gpr[base], gpr[index]
+	if in == 4 {
+		log.Fatalf("unsupported index %s", index)
+	}
+	m := byte(0x00)
+	long := disp != 0 || bn&7 == 5
+	if long {
+		m = 0x40
+	}
+	enc := []byte{m | (reg&7)<<3 | 4, (in&7)<<3 | bn&7}
+	if long {
+		if disp < -128 || disp > 127 {
+			log.Fatal("disp out of range")
+		}
+		enc = append(enc, byte(int8(disp)))
+	}
+	return enc, in >> 3, bn >> 3
+}
+
+func intelMem(base, index string, disp int) string {
+	s := "[" + intelGPR[base] + "+" + intelGPR[index] + "*1"
+	if disp != 0 {
+		s += fmt.Sprintf("+%d", disp)
+	}
+	return s + "]"
+}
+
+// LDTILECFG m512 = VEX.128.NP.0F38.W0 49 /0, here [base] only.
+func ldtilecfg(base string) {
+	bn := gpr[base]
+	if bn&7 == 4 || bn&7 == 5 {
+		log.Fatal("ldtilecfg base")
+	}
+	raw("ldtilecfg ["+intelGPR[base]+"]", append(vex3(0, 0, bn>>3, 0, 0), 0x49, bn&7))
+}
+
+// TILERELEASE = VEX.128.NP.0F38.W0 49 C0.
+func tilerelease() { raw("tilerelease", append(vex3(0, 0, 0, 0, 0), 0x49, 0xc0)) }
+
+// TILEZERO tmm = VEX.128.F2.0F38.W0 49 11:rrr:000.
+func tilezero(t byte) {
+	raw(fmt.Sprintf("tilezero tmm%d", t), append(vex3(0, 0, 0, 0, 3), 0x49, 0xc0|t<<3))
+}
+
+// TILELOADD tmm, sibmem = VEX.128.F2.0F38.W0 4B !(11):rrr:100.
+func tileloadd(t byte, base, index string, disp int) {
+	mem, x, b := sibMem(t, base, index, disp)
+	raw(fmt.Sprintf("tileloadd tmm%d, %s", t, intelMem(base, index, disp)), append(append(vex3(0, x, b, 0, 3), 0x4b), mem...))
+}
+
+// TILESTORED sibmem, tmm = VEX.128.F3.0F38.W0 4B !(11):rrr:100.
+func tilestored(base, index string, disp int, t byte) {
+	mem, x, b := sibMem(t, base, index, disp)
+	raw(fmt.Sprintf("tilestored %s, tmm%d", intelMem(base, index, disp), t), append(append(vex3(0, x, b, 0, 2), 0x4b), mem...))
+}
+
+// TDPBF16PS tmm1, tmm2, tmm3 = VEX.128.F3.0F38.W0 5C 11:rrr:bbb with
+// tmm1 in modrm.reg, tmm2 in modrm.rm and tmm3 in vvvv:
+// tmm1 += tmm2 (16 rows of 32 bf16) · tmm3 (16 rows of 16 bf16 pairs).
+func tdpbf16ps(c, a, b byte) {
+	raw(fmt.Sprintf("tdpbf16ps tmm%d, tmm%d, tmm%d", c, a, b), append(vex3(0, 0, 0, b, 2), 0x5c, 0xc0|c<<3|a))
+}
+
+// VDPBF16PS zmm1, zmm2, zmm3 = EVEX.512.F3.0F38.W0 52 /r with zmm1 in
+// modrm.reg (accumulator), zmm2 in vvvv and zmm3 in modrm.rm:
+// zmm1.fp32[i] += zmm2.bf16[2i]·zmm3.bf16[2i] + zmm2.bf16[2i+1]·zmm3.bf16[2i+1].
+func vdpbf16ps(dst, src1, src2 byte) {
+	p0 := (^(dst>>3)&1)<<7 | (^(src2>>4)&1)<<6 | (^(src2>>3)&1)<<5 | (^(dst>>4)&1)<<4 | 0x02
+	p1 := (^src1&15)<<3 | 0x04 | 0x02
+	p2 := byte(0x40) | (^(src1>>4)&1)<<3
+	raw(fmt.Sprintf("vdpbf16ps zmm%d, zmm%d, zmm%d", dst, src1, src2),
+		[]byte{0x62, p0, p1, p2, 0x52, 0xc0 | (dst&7)<<3 | src2&7})
+}
+
+func main() {
+	outFile := flag.String("out", "bf16_amd64.s", "output file")
+	flag.Parse()
+	p("// Code generated by command: go run . -out ../bf16_amd64.s. DO NOT EDIT.")
+	p("")
+	p("//go:build !purego")
+	p("")
+	p(`#include "textflag.h"`)
+	amxKernel()
+	amxPeak()
+	for rows := 1; rows <= 12; rows++ {
+		avx512Kernel(rows)
+	}
+	avx512Peak()
+	packPanel()
+	if err := os.WriteFile(*outFile, out.Bytes(), 0o666); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// amxKernel: see amxKernelBF16 in bf16_amd64.go.
+//
+// Tiles: tmm0..3 accumulate the 32×32 block of C (tmm0 rows 0-15 columns
+// 0-15, tmm1 rows 0-15 columns 16-31, tmm2 and tmm3 rows 16-31), tmm4 and
+// tmm5 hold rows 0-15 and 16-31 of A (32 bf16 of k each), tmm6 and tmm7
+// columns 0-15 and 16-31 of B (16 pairs of k, VNNI layout).
+func amxKernel() {
+	p(`
+// func amxKernelBF16(cfg *[64]byte, a *uint16, lda int, b *uint32, kt int, c *float32, nb int, acc bool)
+TEXT ·amxKernelBF16(SB), NOSPLIT, $0-57
+	MOVQ cfg+0(FP), AX`)
+	ldtilecfg("AX")
+	p(`	MOVQ lda+16(FP), DX
+	SHLQ $1, DX              // A row stride in bytes
+	MOVQ b+24(FP), DI
+	MOVQ c+40(FP), R8
+	MOVQ nb+48(FP), R9
+	MOVBQZX acc+56(FP), R10
+	MOVQ $128, R11           // row stride of packed B and of the C block
+
+panel:
+	MOVQ a+8(FP), SI
+	MOVQ SI, BX
+	SHLQ $4, DX
+	ADDQ DX, BX              // A rows 16-31
+	SHRQ $4, DX
+	LEAQ 2048(R8), R13       // C rows 16-31
+	TESTQ R10, R10
+	JNZ load`)
+	for t := byte(0); t < 4; t++ {
+		tilezero(t)
+	}
+	p("\tJMP kloop\nload:")
+	tileloadd(0, "R8", "R11", 0)
+	tileloadd(1, "R8", "R11", 64)
+	tileloadd(2, "R13", "R11", 0)
+	tileloadd(3, "R13", "R11", 64)
+	p("kloop:\n\tMOVQ kt+32(FP), CX\nkstep:")
+	tileloadd(4, "SI", "DX", 0)
+	tileloadd(5, "BX", "DX", 0)
+	tileloadd(6, "DI", "R11", 0)
+	tileloadd(7, "DI", "R11", 64)
+	tdpbf16ps(0, 4, 6)
+	tdpbf16ps(1, 4, 7)
+	tdpbf16ps(2, 5, 6)
+	tdpbf16ps(3, 5, 7)
+	p(`	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $2048, DI
+	DECQ CX
+	JNZ kstep`)
+	tilestored("R8", "R11", 0, 0)
+	tilestored("R8", "R11", 64, 1)
+	tilestored("R13", "R11", 0, 2)
+	tilestored("R13", "R11", 64, 3)
+	p(`	ADDQ $4096, R8
+	DECQ R9
+	JNZ panel`)
+	tilerelease()
+	p("\tRET")
+}
+
+func amxPeak() {
+	p(`
+// func amxPeakBF16(cfg *[64]byte, n int)
+TEXT ·amxPeakBF16(SB), NOSPLIT, $0-16
+	MOVQ cfg+0(FP), AX`)
+	ldtilecfg("AX")
+	for t := byte(0); t < 8; t++ {
+		tilezero(t)
+	}
+	p("\tMOVQ n+8(FP), CX\npeakloop:")
+	tdpbf16ps(0, 4, 6)
+	tdpbf16ps(1, 4, 7)
+	tdpbf16ps(2, 5, 6)
+	tdpbf16ps(3, 5, 7)
+	p("\tDECQ CX\n\tJNZ peakloop")
+	tilerelease()
+	p("\tRET")
+}
+
+// avx512Kernel: a rows×32 register tile (rows ≤ 12), rows of A broadcast
+// as bf16 pairs from row-major A, accumulators Z0..Z23 (row i in Z2i,
+// Z2i+1), B in Z24, Z25, broadcasts rotating over Z26..Z31.
+func avx512Kernel(rows int) {
+	name := "bf16KernelAVX512"
+	if rows < 12 {
+		name += fmt.Sprintf("R%d", rows)
+	}
+	p(`
+// func %s(kp int, a *uint16, lda int, b *uint32, c *float32, ldc int, beta float32)
+TEXT ·%s(SB), NOSPLIT, $0-52
+	MOVQ kp+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	SHLQ $1, DX              // A row stride in bytes
+	MOVQ b+24(FP), DI
+	LEAQ (DX)(DX*2), R11     // 3 rows
+	LEAQ (SI)(DX*4), R12
+	ADDQ DX, R12             // row 5
+	LEAQ (R12)(DX*4), R13
+	ADDQ DX, R13             // row 10`, name, name)
+	for i := 0; i < 2*rows; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("kloop:\n\tVMOVDQU32 (DI), Z24\n\tVMOVDQU32 64(DI), Z25")
+	addr := []string{"(SI)", "(SI)(DX*1)", "(SI)(DX*2)", "(SI)(R11*1)", "(SI)(DX*4)",
+		"(R12)", "(R12)(DX*1)", "(R12)(DX*2)", "(R12)(R11*1)", "(R12)(DX*4)", "(R13)", "(R13)(DX*1)"}
+	for i, r := range addr[:rows] {
+		t := byte(26 + i%6)
+		p("\tVPBROADCASTD %s, Z%d", r, t)
+		vdpbf16ps(byte(2*i), 24, t)
+		vdpbf16ps(byte(2*i+1), 25, t)
+	}
+	p(`	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $128, DI
+	DECQ CX
+	JNZ kloop
+	MOVQ c+32(FP), R8
+	MOVQ ldc+40(FP), R9
+	SHLQ $2, R9
+	MOVL beta+48(FP), AX
+	ANDL $0x7fffffff, AX
+	JZ store
+	VBROADCASTSS beta+48(FP), Z31`)
+	for i := 0; i < rows; i++ {
+		p("\tVFMADD231PS (R8), Z31, Z%d\n\tVFMADD231PS 64(R8), Z31, Z%d\n\tVMOVUPS Z%d, (R8)\n\tVMOVUPS Z%d, 64(R8)\n\tADDQ R9, R8", 2*i, 2*i+1, 2*i, 2*i+1)
+	}
+	p("\tVZEROUPPER\n\tRET\nstore:")
+	for i := 0; i < rows; i++ {
+		p("\tVMOVUPS Z%d, (R8)\n\tVMOVUPS Z%d, 64(R8)\n\tADDQ R9, R8", 2*i, 2*i+1)
+	}
+	p("\tVZEROUPPER\n\tRET")
+}
+
+func avx512Peak() {
+	p(`
+// func peakBF16AVX512(n int)
+TEXT ·peakBF16AVX512(SB), NOSPLIT, $0-8
+	MOVQ n+0(FP), CX`)
+	for i := 0; i < 26; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("peakloop:")
+	for i := byte(0); i < 24; i++ {
+		vdpbf16ps(i, 24, 25)
+	}
+	p("\tDECQ CX\n\tJNZ peakloop\n\tVZEROUPPER\n\tRET")
+}
+
+// packPanel: float32 → bf16 (round to nearest even, NaN → 0x7FC0, as
+// PyTorch) of 32 columns × 2 rows per step, interleaved into pairs.
+func packPanel() {
+	p(`
+// func packPanelBF16AVX512(dst *uint32, src *float32, ldb int, pairs int)
+TEXT ·packPanelBF16AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), DX
+	SHLQ $2, DX
+	MOVQ pairs+24(FP), CX
+	MOVL $1, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x7fff, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z30
+	MOVL $0x7f800000, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x7fc0, AX
+	VPBROADCASTD AX, Z27
+	TESTQ CX, CX
+	JZ done
+loop:`)
+	for h := 0; h < 2; h++ {
+		p("\tVMOVDQU32 %d(SI), Z0\n\tVMOVDQU32 %d(SI)(DX*1), Z1", 64*h, 64*h)
+		conv := func(x, t, u int) {
+			p("\tVPSRLD $16, Z%d, Z%d", x, t)
+			p("\tVPANDD Z28, Z%d, Z%d", t, t)
+			p("\tVPADDD Z29, Z%d, Z%d", t, t)
+			p("\tVPADDD Z%d, Z%d, Z%d", x, t, t)
+			p("\tVPSRLD $16, Z%d, Z%d", t, t)
+			p("\tVPANDD Z30, Z%d, Z%d", x, u)
+			p("\tVPCMPGTD Z31, Z%d, K1", u)
+			p("\tVMOVDQU32 Z27, K1, Z%d", t)
+		}
+		conv(0, 2, 4)
+		conv(1, 3, 5)
+		p("\tVPSLLD $16, Z3, Z3\n\tVPORD Z2, Z3, Z3\n\tVMOVDQU32 Z3, %d(DI)", 64*h)
+	}
+	p(`	LEAQ (SI)(DX*2), SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET`)
+}
