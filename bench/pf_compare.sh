@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Pixel flipping with the thesis' defaults (p = 8, 29 steps, inpainting,
+# MoRF) on VGG16 (random weights, 224×224): lrp evaluate against the thesis
+# code's PixelFlipping (github.com/rodrigobdz/lrp) in the same run,
+# interleaved. lrp's cost per image is the marginal cost of 4 images over 1
+# (so loading the model and starting the process do not count); the thesis
+# code runs one image at a time, as the thesis did, timed per image without
+# loading the model. Prints the medians over ROUNDS rounds and their ratio.
+#
+#   THESIS_SRC=/path/to/rodrigobdz-lrp bench/pf_compare.sh [PHOTO_DIR] [ROUNDS]
+#
+# PHOTO_DIR holds astronaut.png, chelsea.png, coffee.png and rocket.png
+# (written there from Debian's python3-skimage if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+photos=${1:-/tmp/lrp-photos}
+rounds=${2:-3}
+: "${THESIS_SRC:?point THESIS_SRC at a checkout of the thesis code (github.com/rodrigobdz/lrp)}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$photos"
+/usr/bin/python3 - "$photos" "$work" <<'EOF'
+import os, sys
+import numpy as np
+import skimage.data
+import torchvision.transforms as T
+from PIL import Image
+photos, work = sys.argv[1], sys.argv[2]
+names = ["astronaut", "chelsea", "coffee", "rocket"]
+for n in names:
+    p = os.path.join(photos, n + ".png")
+    if not os.path.exists(p):
+        Image.fromarray(getattr(skimage.data, n)()).convert("RGB").save(p)
+tf = T.Compose([T.Resize((224, 224)), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+x = np.stack([tf(Image.open(os.path.join(photos, n + ".png")).convert("RGB")).numpy() for n in names])
+np.save(os.path.join(work, "x4.npy"), x)
+np.save(os.path.join(work, "x1.npy"), x[:1])
+EOF
+go build -o "$work/lrp" ./cmd/lrp
+lrp=("$work/lrp")
+for n in 1 4; do
+	"${lrp[@]}" explain --model vgg16 --random-init --input "$work/x$n.npy" --normalization imagenet --out "$work/r$n.npy" >/dev/null 2>&1
+done
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+seconds() { local s=$SECONDS t0; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b-a}'; }
+ours=() theirs=()
+for r in $(seq "$rounds"); do
+	t1=$(seconds "${lrp[@]}" evaluate --model vgg16 --random-init --input "$work/x1.npy" --normalization imagenet --relevance "$work/r1.npy" --order morf --out "$work/e1.json")
+	t4=$(seconds "${lrp[@]}" evaluate --model vgg16 --random-init --input "$work/x4.npy" --normalization imagenet --relevance "$work/r4.npy" --order morf --out "$work/e4.json")
+	ours+=("$(awk -v a="$t1" -v b="$t4" 'BEGIN {print (b-a)/3}')")
+	th=$(THESIS_SRC="$THESIS_SRC" /usr/bin/python3 bench/thesis_pf.py "$work/x4.npy" "$work/r4.npy" 2>/dev/null |
+		sed -E 's/.*"median": ([0-9.e-]+).*/\1/')
+	theirs+=("$th")
+	printf "round %d: lrp 1 image %.2f s, 4 images %.2f s, marginal %.2f s/image; thesis code %.2f s/image\n" "$r" "$t1" "$t4" "${ours[-1]}" "$th"
+done
+o=$(printf "%s\n" "${ours[@]}" | median)
+t=$(printf "%s\n" "${theirs[@]}" | median)
+printf "median: lrp %.2f s per image, thesis code %.2f s per image: lrp takes %.2f of its time (%.1fx faster)\n" "$o" "$t" \
+	"$(awk -v a="$o" -v b="$t" 'BEGIN {print a/b}')" "$(awk -v a="$o" -v b="$t" 'BEGIN {print b/a}')"
