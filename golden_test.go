@@ -35,12 +35,15 @@ type goldenComposite struct {
 }
 
 type goldenModel struct {
-	ONNX    string `json:"onnx"`
-	Input   string `json:"input"`
-	Logits  string `json:"logits"`
-	Low     string `json:"low"`
-	High    string `json:"high"`
-	Targets []int  `json:"targets"`
+	ONNX string `json:"onnx"`
+	// ONNXFused is the same model with BatchNorm folded into the
+	// convolutions by torch.onnx.export (trained goldens only).
+	ONNXFused string `json:"onnx_fused"`
+	Input     string `json:"input"`
+	Logits    string `json:"logits"`
+	Low       string `json:"low"`
+	High      string `json:"high"`
+	Targets   []int  `json:"targets"`
 }
 
 type manifest struct {
@@ -50,7 +53,14 @@ type manifest struct {
 
 func readManifest(t *testing.T) *manifest {
 	t.Helper()
-	b, err := os.ReadFile("testdata/manifest.json")
+	return readManifestFile(t, "testdata/manifest.json")
+}
+
+// readManifestFile reads a manifest of goldens; its paths are relative to
+// testdata.
+func readManifestFile(t *testing.T, path string) *manifest {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +87,8 @@ func boundLoader(name string) (*tensor.T, error) {
 	return tensor.LoadNpy(filepath.Join("testdata", name))
 }
 
+// graphs caches the graphs of the models of all manifests (model names
+// are unique across them).
 var graphs = map[string]*nn.Graph{}
 
 func graphFor(t *testing.T, m *manifest, name string) *nn.Graph {
