@@ -34,7 +34,7 @@ func TestOperatorForms(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Cases) < 16 || len(m.Refused) < 5 {
+	if len(m.Cases) < 17 || len(m.Refused) < 5 {
 		t.Fatalf("%d cases and %d refusals in the manifest", len(m.Cases), len(m.Refused))
 	}
 	npy := func(t *testing.T, p string) *tensor.T {

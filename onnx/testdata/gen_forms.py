@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Small hand-built ONNX models for operator forms torch.onnx.export does not write
-(auto_pad, opsets below 7, Pad's reflect/edge modes, Pad-1's paddings), with PyTorch float64 outputs,
+(auto_pad, opsets below 7, Pad's reflect/edge modes, Pad-1's paddings, Cast-1's string type), with PyTorch float64 outputs,
 and models the importer must refuse.
 
 Usage (from the repository root): /usr/bin/python3 onnx/testdata/gen_forms.py
@@ -149,6 +149,13 @@ def main():
     # Opset 4: Reshape's target shape is an attribute (the batch of 2 baked in, as exporters do).
     n = helper.make_node("Reshape", ["x"], ["y"], shape=[2, 3, -1])
     save("reshape_attr_o4", model("r", [n], {}, [2, 3, 7, 8], [2, 3, 56], 4), x, t64(x).reshape(2, 3, -1))
+
+    # Opset 5: Cast-1 names the target type as a string (folded: its input is constant).
+    k = np.arange(1, 9, dtype=np.int64)
+    nodes = [helper.make_node("Cast", ["k"], ["kf"], to="FLOAT"),
+             helper.make_node("Mul", ["x", "kf"], ["y"], broadcast=1)]
+    save("cast_string_o5", model("c", nodes, {"k": k}, [2, 3, 7, 8], [2, 3, 7, 8], 5), x,
+         t64(x) * torch.from_numpy(k).double())
 
     # Refused: training-mode Dropout and BatchNormalization, Flatten mixing the batch.
     n = helper.make_node("Dropout", ["x"], ["y"], is_test=0, ratio=0.5)
