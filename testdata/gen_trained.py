@@ -14,17 +14,21 @@ merge (eps = 0 after merging; notes.md section 5), as gen_golden.py does.
 Why trained weights: on random weights deep nets are ill-conditioned (Zennit's
 own float32 result is 10-26% of max |R| away from its float64 result on a
 random-weight torchvision ResNet18), so a golden on random weights can only
-carry a loose tolerance, which hides real bugs (issue #13: a residual-network
-bug of 1e-3..1e-2 of max |R| went unnoticed). On these trained nets Zennit's
-float32 result is within about 1e-5 of its float64 result (recorded per golden
-as `zennit_float32_vs_float64`), so the Go tests hold every image to 1e-4.
+carry a loose tolerance, which hides real errors (issue #13 reported
+1e-3..1e-2 of max |R| on a residual net). The images are chosen so that
+Zennit's float32 result is within 1e-5 of its float64 result (recorded per
+golden and image as `zennit_float32_vs_float64_per_sample`), so the Go tests
+hold every image to 1e-4. With Zennit < 1.0 it also records how far the
+unpatched merge (the merged BatchNorm keeps eps) is from the exact one
+(`zennit_unpatched_merge_vs_exact_per_sample`).
 
 Needs Debian's python3-torch (1.13), python3-torchvision, python3-onnx and
 python3-numpy, and Fashion-MNIST from Debian's package dataset-fashion-mnist
 (/usr/share/datasets/fashion-mnist, or --fashion-dir).
 
 It writes testdata/trained/: per model NAME (resnet-basic, resnet-bottleneck)
-NAME.onnx, NAME.input.npy, NAME.logits.npy, NAME.low.npy, NAME.high.npy and
+NAME.onnx (BatchNormalization nodes kept), NAME.fused.onnx (torch's default
+export, BatchNorm folded), NAME.input.npy, NAME.logits.npy, NAME.low.npy, NAME.high.npy and
 NAME.CONFIG.relevance.npy, and testdata/trained/manifest.json (same schema as
 testdata/manifest.json; paths relative to testdata/). Deterministic: fixed
 seeds, one thread.
