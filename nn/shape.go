@@ -188,11 +188,48 @@ func (l *Concat) Backward(in []*tensor.T, out, g *tensor.T) []*tensor.T {
 	return gs
 }
 
-// Pad pads the last two dimensions of an N×C×H×W input with Value
-// (ONNX Pad in constant mode on spatial dimensions).
+// Pad pads the last two dimensions of an N×C×H×W input (ONNX Pad on
+// spatial dimensions): with Value in constant mode (the default), by
+// mirroring without repeating the border in reflect mode, by repeating the
+// border in edge mode.
 type Pad struct {
 	Pads  [4]int // top, left, bottom, right
 	Value float32
+	Mode  PadMode
+}
+
+// PadMode says how Pad fills the padding.
+type PadMode int
+
+// Pad modes, as ONNX's Pad mode attribute.
+const (
+	PadConstant PadMode = iota // Value
+	PadReflect                 // x[-i] = x[i], x[n-1+i] = x[n-1-i]
+	PadEdge                    // x[-i] = x[0], x[n-1+i] = x[n-1]
+)
+
+// source returns the input index that output index o (in padded
+// coordinates, begin padding p, input size n) reads, or −1 for a constant.
+func (m PadMode) source(o, p, n int) int {
+	i := o - p
+	switch m {
+	case PadReflect:
+		if n == 1 {
+			return 0
+		}
+		period := 2 * (n - 1)
+		i = ((i % period) + period) % period
+		if i >= n {
+			i = period - i
+		}
+		return i
+	case PadEdge:
+		return min(max(i, 0), n-1)
+	}
+	if i < 0 || i >= n {
+		return -1
+	}
+	return i
 }
 
 // Type returns "Pad".
@@ -212,6 +249,12 @@ func (l *Pad) OutputShape(in [][]int) ([]int, error) {
 			return nil, shapeErr("Pad", "negative padding %v is not supported", l.Pads)
 		}
 	}
+	if l.Mode == PadReflect && (max(l.Pads[0], l.Pads[2]) >= s[2] || max(l.Pads[1], l.Pads[3]) >= s[3]) {
+		return nil, shapeErr("Pad", "reflect padding %v needs pads smaller than the input %s", l.Pads, tensor.ShapeString(s))
+	}
+	if l.Mode != PadConstant && (s[2] == 0 || s[3] == 0) {
+		return nil, shapeErr("Pad", "cannot pad an empty input %s by reflection or repetition", tensor.ShapeString(s))
+	}
 	return []int{s[0], s[1], s[2] + l.Pads[0] + l.Pads[2], s[3] + l.Pads[1] + l.Pads[3]}, nil
 }
 
@@ -221,6 +264,17 @@ func (l *Pad) Forward(in []*tensor.T) *tensor.T {
 	s, _ := l.OutputShape([][]int{x.Shape})
 	y := tensor.New(s...)
 	h, w, oh, ow := x.Shape[2], x.Shape[3], s[2], s[3]
+	if l.Mode != PadConstant {
+		for nc := 0; nc < s[0]*s[1]; nc++ {
+			for i := 0; i < oh; i++ {
+				si := l.Mode.source(i, l.Pads[0], h)
+				for j := 0; j < ow; j++ {
+					y.Data[(nc*oh+i)*ow+j] = x.Data[(nc*h+si)*w+l.Mode.source(j, l.Pads[1], w)]
+				}
+			}
+		}
+		return y
+	}
 	if l.Value != 0 {
 		for i := range y.Data {
 			y.Data[i] = l.Value
@@ -239,6 +293,18 @@ func (l *Pad) Backward(in []*tensor.T, out, g *tensor.T) []*tensor.T {
 	x := in[0]
 	gx := tensor.New(x.Shape...)
 	h, w, oh, ow := x.Shape[2], x.Shape[3], out.Shape[2], out.Shape[3]
+	if l.Mode != PadConstant {
+		// Every output element adds its gradient to the input it copies.
+		for nc := 0; nc < x.Shape[0]*x.Shape[1]; nc++ {
+			for i := 0; i < oh; i++ {
+				si := l.Mode.source(i, l.Pads[0], h)
+				for j := 0; j < ow; j++ {
+					gx.Data[(nc*h+si)*w+l.Mode.source(j, l.Pads[1], w)] += g.Data[(nc*oh+i)*ow+j]
+				}
+			}
+		}
+		return []*tensor.T{gx}
+	}
 	for nc := 0; nc < x.Shape[0]*x.Shape[1]; nc++ {
 		for i := 0; i < h; i++ {
 			copy(gx.Data[nc*h*w+i*w:nc*h*w+(i+1)*w], g.Data[nc*oh*ow+(i+l.Pads[0])*ow+l.Pads[1]:])

@@ -53,9 +53,11 @@ func pair(n *onnxpb.Node, name string, def int) ([2]int, error) {
 func pads(n *onnxpb.Node) ([4]int, error) {
 	var p [4]int
 	switch ap := attrString(n, "auto_pad", "NOTSET"); ap {
-	case "NOTSET", "VALID", "":
+	case "NOTSET", "":
+	case "VALID", "SAME_UPPER", "SAME_LOWER":
+		return p, nil // VALID: no padding; SAME_*: samePads
 	default:
-		return p, fmt.Errorf("auto_pad %s is not supported; re-export with explicit pads", ap)
+		return p, fmt.Errorf("auto_pad %q is not supported", ap)
 	}
 	v, ok := attrInts(n, "pads")
 	if !ok {
@@ -71,4 +73,27 @@ func pads(n *onnxpb.Node) ([4]int, error) {
 		p[i] = int(x)
 	}
 	return p, nil
+}
+
+// samePads sets p to the padding auto_pad SAME_UPPER or SAME_LOWER of node
+// n asks for, if it does: for input size in, kernel k, stride s and
+// dilation d, per spatial dimension, the output has ceil(in/s) elements and
+// the total padding max(0, (out−1)·s + (k−1)·d + 1 − in) is split evenly,
+// the odd element going to the end (UPPER) or the beginning (LOWER).
+func samePads(n *onnxpb.Node, p *[4]int, in []int, k, s, d [2]int) {
+	ap := attrString(n, "auto_pad", "NOTSET")
+	if ap != "SAME_UPPER" && ap != "SAME_LOWER" || len(in) != 4 {
+		return
+	}
+	for i := 0; i < 2; i++ {
+		size := in[2+i]
+		out := (size + s[i] - 1) / s[i]
+		total := max(0, (out-1)*s[i]+(k[i]-1)*d[i]+1-size)
+		small, big := total/2, total-total/2
+		if ap == "SAME_UPPER" {
+			p[i], p[2+i] = small, big
+		} else {
+			p[i], p[2+i] = big, small
+		}
+	}
 }

@@ -65,6 +65,23 @@ func foldConstant(_ *importer, n *onnxpb.Node) (*value, error) {
 func foldCast(im *importer, n *onnxpb.Node) (*value, error) {
 	v := im.consts[n.Inputs[0]]
 	to := onnxpb.DataType(attrInt(n, "to", 0))
+	if a := n.Attr("to"); a != nil && len(a.S) > 0 {
+		// Cast-1 (opsets 1 to 5) names the type as a string.
+		switch string(a.S) {
+		case "FLOAT":
+			to = onnxpb.Float
+		case "DOUBLE":
+			to = onnxpb.Double
+		case "FLOAT16":
+			to = onnxpb.Float16
+		case "INT64":
+			to = onnxpb.Int64
+		case "INT32":
+			to = onnxpb.Int32
+		default:
+			return nil, fmt.Errorf("cast to %s is not supported", a.S)
+		}
+	}
 	switch to {
 	case onnxpb.Int64, onnxpb.Int32:
 		if v.isInt() {

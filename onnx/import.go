@@ -19,7 +19,7 @@ const MaxFileSize = 2 << 30
 
 // Opset range the importer accepts for the default (ai.onnx) domain.
 const (
-	MinOpset = 7
+	MinOpset = 1
 	MaxOpset = 21
 )
 

@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/onnx/internal/onnxpb"
@@ -60,14 +61,40 @@ func buildPassThrough(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 		return nil, nil, err
 	}
 	if n.OpType == "Dropout" {
-		if tm, err := im.constInput(n, 2); err != nil {
+		if err := im.dropoutInference(n); err != nil {
 			return nil, nil, err
-		} else if tm != nil && len(tm.ints) == 1 && tm.ints[0].c != 0 {
-			return nil, nil, fmt.Errorf("Dropout in training mode is not supported")
 		}
 		return nn.Identity{Kind: "Dropout"}, []int{x}, nil
 	}
 	return nil, []int{x}, nil
+}
+
+// dropoutInference returns an error unless Dropout node n runs in
+// inference mode, where it is the identity: opsets below 7 say so with
+// is_test = 1 (the default 0 is training), opsets 12 and later with an
+// absent or constant false training_mode input.
+func (im *importer) dropoutInference(n *onnxpb.Node) error {
+	if im.opset < 7 {
+		if attrInt(n, "is_test", 0) == 0 {
+			return fmt.Errorf("Dropout in training mode (is_test 0) is not supported")
+		}
+		return nil
+	}
+	if len(n.Inputs) < 3 || n.Inputs[2] == "" {
+		return nil
+	}
+	tm, err := im.constInput(n, 2)
+	if err != nil {
+		return fmt.Errorf("Dropout's training_mode %w", err)
+	}
+	t := tm.tensor()
+	if t.Len() != 1 {
+		return fmt.Errorf("Dropout's training_mode must be a scalar")
+	}
+	if t.Data[0] != 0 {
+		return fmt.Errorf("Dropout in training mode (training_mode true) is not supported")
+	}
+	return nil
 }
 
 func floatConst(v *value, what string) (*tensor.T, error) {
@@ -126,6 +153,7 @@ func buildConv(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if l.Pad, err = pads(n); err != nil {
 		return nil, nil, err
 	}
+	samePads(n, &l.Pad, im.shapes[0][x], [2]int{w.Shape[2], w.Shape[3]}, l.Stride, l.Dilation)
 	return l, []int{x}, nil
 }
 
@@ -305,17 +333,29 @@ func buildMaxPool(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if attrInt(n, "storage_order", 0) != 0 {
 		return nil, nil, fmt.Errorf("storage_order 1 is not supported")
 	}
-	return unary(func(n *onnxpb.Node) (nn.Layer, error) {
-		p, err := poolGeom(n, true)
-		return &nn.MaxPool2d{Pool2d: p}, err
-	})(im, n)
+	x, err := im.dynInput(n, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := poolGeom(n, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	samePads(n, &p.Pad, im.shapes[0][x], p.Kernel, p.Stride, p.Dilation)
+	return &nn.MaxPool2d{Pool2d: p}, []int{x}, nil
 }
 
 func buildAvgPool(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
-	return unary(func(n *onnxpb.Node) (nn.Layer, error) {
-		p, err := poolGeom(n, false)
-		return &nn.AvgPool2d{Pool2d: p, CountIncludePad: attrInt(n, "count_include_pad", 0) != 0}, err
-	})(im, n)
+	x, err := im.dynInput(n, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := poolGeom(n, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	samePads(n, &p.Pad, im.shapes[0][x], p.Kernel, p.Stride, p.Dilation)
+	return &nn.AvgPool2d{Pool2d: p, CountIncludePad: attrInt(n, "count_include_pad", 0) != 0}, []int{x}, nil
 }
 
 func buildBatchNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
@@ -325,6 +365,12 @@ func buildBatchNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	}
 	if attrInt(n, "training_mode", 0) != 0 {
 		return nil, nil, fmt.Errorf("training_mode 1 is not supported")
+	}
+	if im.opset < 7 && attrInt(n, "is_test", 0) == 0 {
+		return nil, nil, fmt.Errorf("is_test 0 (training mode) is not supported")
+	}
+	if im.opset < 9 && attrInt(n, "spatial", 1) == 0 {
+		return nil, nil, fmt.Errorf("spatial 0 (per-element statistics) is not supported")
 	}
 	if len(n.Outputs) > 1 {
 		for _, o := range n.Outputs[1:] {
@@ -352,10 +398,21 @@ func buildBatchNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	return nn.NewBatchNorm2d(ps[0], ps[1], ps[2], ps[3], attrFloat(n, "epsilon", 1e-5)), []int{x}, nil
 }
 
+// buildFlatten accepts only a Flatten that keeps the batch dimension as
+// the first dimension (axis 1): any other axis mixes samples into one row
+// or splits a sample over rows, and the graph's first dimension would no
+// longer be the batch.
 func buildFlatten(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
-	return unary(func(n *onnxpb.Node) (nn.Layer, error) {
-		return &nn.Flatten{Axis: int(attrInt(n, "axis", 1))}, nil
-	})(im, n)
+	x, err := im.dynInput(n, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	axis := attrInt(n, "axis", 1)
+	rank := int64(len(im.shapes[0][x]))
+	if a := axis; a == 1 || a < 0 && a+rank == 1 {
+		return &nn.Flatten{Axis: 1}, []int{x}, nil
+	}
+	return nil, nil, fmt.Errorf("Flatten with axis %d is not supported (only axis 1, which keeps the batch dimension first)", axis)
 }
 
 // reshapeTarget converts a symbolic target shape into Reshape's form with
@@ -389,11 +446,21 @@ func buildReshape(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sv, err := im.constInput(n, 1)
-	if err != nil {
+	var sv *value
+	if im.opset < 5 {
+		// Reshape-1: the target shape is the attribute "shape".
+		a, ok := attrInts(n, "shape")
+		if !ok {
+			return nil, nil, fmt.Errorf("missing shape attribute")
+		}
+		sv = &value{shape: []int{len(a)}, ints: make([]sym, len(a))}
+		for i, d := range a {
+			sv.ints[i] = sym{c: d}
+		}
+	} else if sv, err = im.constInput(n, 1); err != nil {
 		return nil, nil, err
 	}
-	if im.opset < 5 || sv == nil {
+	if sv == nil {
 		return nil, nil, fmt.Errorf("missing shape input")
 	}
 	if !sv.isInt() {
@@ -446,22 +513,58 @@ func buildBinary(op nn.BinaryOp) builder {
 		if len(n.Inputs) != 2 {
 			return nil, nil, fmt.Errorf("needs 2 inputs, has %d", len(n.Inputs))
 		}
-		if im.opset < 7 && attrInt(n, "broadcast", 0) != 0 {
-			return nil, nil, fmt.Errorf("legacy broadcast attribute is not supported")
-		}
 		a, aDyn := im.dyn[n.Inputs[0]]
 		b, bDyn := im.dyn[n.Inputs[1]]
+		legacy := im.opset < 7 && attrInt(n, "broadcast", 0) != 0
 		switch {
+		case legacy && !aDyn:
+			return nil, nil, fmt.Errorf("legacy broadcast (opset %d) of a constant first operand is not supported", im.opset)
+		case legacy && bDyn:
+			return nil, nil, fmt.Errorf("legacy broadcast (opset %d) of two computed values is not supported", im.opset)
 		case aDyn && bDyn:
+			if im.opset < 7 && !slices.Equal(im.shapes[0][a], im.shapes[0][b]) {
+				return nil, nil, fmt.Errorf("operands of shapes %v and %v: opset %d has no implicit broadcasting", im.shapes[0][a], im.shapes[0][b], im.opset)
+			}
 			return &nn.Binary{Op: op}, []int{a, b}, nil
 		case aDyn:
 			c, err := floatConst(im.consts[n.Inputs[1]], "constant operand")
+			if err == nil && legacy {
+				c, err = legacyBroadcast(c, len(im.shapes[0][a]), n)
+			} else if err == nil && im.opset < 7 && !slices.Equal(c.Shape, im.shapes[0][a][1:]) && !slices.Equal(c.Shape, im.shapes[0][a]) {
+				err = fmt.Errorf("constant operand of shape %v: opset %d has no implicit broadcasting", c.Shape, im.opset)
+			}
 			return &nn.Binary{Op: op, Const: c}, []int{a}, err
 		default:
 			c, err := floatConst(im.consts[n.Inputs[0]], "constant operand")
 			return &nn.Binary{Op: op, Const: c, ConstFirst: true}, []int{b}, err
 		}
 	}
+}
+
+// legacyBroadcast reshapes the constant second operand c of an opset < 7
+// binary operator with broadcast = 1 so that numpy broadcasting gives the
+// old semantics: c's dimensions match those of the rank-r first operand
+// starting at attribute axis (default: aligned to the end).
+func legacyBroadcast(c *tensor.T, r int, n *onnxpb.Node) (*tensor.T, error) {
+	k := c.Dims()
+	if c.Len() == 1 {
+		return c, nil
+	}
+	axis := int64(r - k)
+	if a := n.Attr("axis"); a != nil {
+		axis = a.I
+		if axis < 0 {
+			axis += int64(r)
+		}
+	}
+	if axis < 0 || axis+int64(k) > int64(r) {
+		return nil, fmt.Errorf("broadcast axis %d does not fit an operand of shape %v into rank %d", axis, c.Shape, r)
+	}
+	shape := append(append([]int(nil), c.Shape...), make([]int, r-int(axis)-k)...)
+	for i := k; i < len(shape); i++ {
+		shape[i] = 1
+	}
+	return c.Clone().Reshape(shape...), nil
 }
 
 func buildConcat(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
@@ -490,13 +593,24 @@ func buildPad(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if mode := attrString(n, "mode", "constant"); mode != "constant" {
-		return nil, nil, fmt.Errorf("mode %q is not supported (only constant)", mode)
+	var mode nn.PadMode
+	switch m := attrString(n, "mode", "constant"); m {
+	case "constant":
+	case "reflect":
+		mode = nn.PadReflect
+	case "edge":
+		mode = nn.PadEdge
+	default:
+		return nil, nil, fmt.Errorf("mode %q is not supported (constant, reflect and edge are)", m)
 	}
 	var raw []int64
 	value := float32(0)
 	if im.opset < 11 {
-		raw, _ = attrInts(n, "pads")
+		if im.opset < 2 {
+			raw, _ = attrInts(n, "paddings")
+		} else {
+			raw, _ = attrInts(n, "pads")
+		}
 		value = attrFloat(n, "value", 0)
 	} else {
 		pv, err := im.constInput(n, 1)
@@ -533,5 +647,5 @@ func buildPad(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 			return nil, nil, fmt.Errorf("pads %v out of range", raw)
 		}
 	}
-	return &nn.Pad{Pads: p, Value: value}, []int{x}, nil
+	return &nn.Pad{Pads: p, Value: value, Mode: mode}, []int{x}, nil
 }

@@ -580,3 +580,14 @@ func decodeShape(b []byte, t *TensorType) error {
 		return nil
 	})
 }
+
+// DecodeTensor decodes a standalone ONNX TensorProto, such as the input
+// and output files (.pb) of ONNX's backend test data. Byte fields of the
+// result alias b, as with DecodeModel.
+func DecodeTensor(b []byte) (*Tensor, error) {
+	t := new(Tensor)
+	if err := decodeTensor(b, t); err != nil {
+		return nil, fmt.Errorf("onnxpb: %w", err)
+	}
+	return t, nil
+}
