@@ -42,14 +42,14 @@ for n in 1 4; do
 	"${lrp[@]}" explain --model vgg16 --random-init --input "$work/x$n.npy" --normalization imagenet --out "$work/r$n.npy" >/dev/null 2>&1
 done
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-seconds() { local s=$SECONDS t0; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b-a}'; }
+seconds() { local t0; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b-a}'; }
 ours=() theirs=()
 for r in $(seq "$rounds"); do
 	t1=$(seconds "${lrp[@]}" evaluate --model vgg16 --random-init --input "$work/x1.npy" --normalization imagenet --relevance "$work/r1.npy" --order morf --out "$work/e1.json")
 	t4=$(seconds "${lrp[@]}" evaluate --model vgg16 --random-init --input "$work/x4.npy" --normalization imagenet --relevance "$work/r4.npy" --order morf --out "$work/e4.json")
 	ours+=("$(awk -v a="$t1" -v b="$t4" 'BEGIN {print (b-a)/3}')")
 	th=$(THESIS_SRC="$THESIS_SRC" /usr/bin/python3 bench/thesis_pf.py "$work/x4.npy" "$work/r4.npy" 2>/dev/null |
-		sed -E 's/.*"median": ([0-9.e-]+).*/\1/')
+		grep '^{' | tail -1 | sed -E 's/.*"median": ([0-9.e-]+).*/\1/')
 	theirs+=("$th")
 	printf "round %d: lrp 1 image %.2f s, 4 images %.2f s, marginal %.2f s/image; thesis code %.2f s/image\n" "$r" "$t1" "$t4" "${ours[-1]}" "$th"
 done
