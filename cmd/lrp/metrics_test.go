@@ -84,3 +84,38 @@ func TestEvaluateMetricsBad(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepMetricsCLI runs sweep --metrics on the embedded MNIST model:
+// the best point of every metric is printed, agreement.csv holds the
+// Kendall τ matrix (1 on the diagonal) and agreement.png is drawn.
+func TestSweepMetricsCLI(t *testing.T) {
+	dir := t.TempDir()
+	var stdout bytes.Buffer
+	err := run([]string{"sweep", "--model", "mnist", "--grid", "gamma=0,0.25", "--grid", "epsilon=0,0.25",
+		"--perturb", "uniform", "--metrics", "srg,sparseness,faithfulness-correlation", "--seeds", "2", "--out", dir}, &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"best srg (", "std over 2 seeds", "best sparseness (", "best faithfulness-correlation (", "agreement.csv"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "agreement.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 4 || lines[0] != "metric,srg,sparseness,faithfulness-correlation" || !strings.HasPrefix(lines[1], "srg,1.000000,") {
+		t.Errorf("agreement.csv:\n%s", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "agreement.png")); err != nil {
+		t.Error(err)
+	}
+	if err := run([]string{"sweep", "--model", "mnist", "--grid", "gamma=0", "--metrics", "nope", "--out", filepath.Join(dir, "x")}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), `unknown metric "nope"`) {
+		t.Errorf("sweep --metrics nope: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+		t.Error("results directory created despite the error")
+	}
+}

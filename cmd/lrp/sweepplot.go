@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/xai-go/lrp/sweep"
@@ -94,4 +96,46 @@ func valueLabels(a sweep.Axis) []string {
 		l[i] = fmt.Sprintf("%.3g", v)
 	}
 	return l
+}
+
+// summarizeMetrics prints the best grid point of every metric of the
+// sweep with its noise floor, and writes the Kendall τ between the
+// metrics' rankings to agreement.csv and agreement.png.
+func summarizeMetrics(stdout io.Writer, t *sweep.Table, out string) error {
+	if len(t.Settings.Metrics) == 0 {
+		return nil
+	}
+	for _, name := range t.Settings.Metrics {
+		i := t.BestBy(name)
+		if i < 0 {
+			continue
+		}
+		r := t.Rows[i]
+		s := r.Metrics[name]
+		line := fmt.Sprintf("best %s (%.4f, SE over images %.4f", name, s.Mean, s.SE)
+		if t.SeedDependent(name) {
+			line += fmt.Sprintf(", std over %d seeds %.4f", t.Settings.Seeds, s.SeedStd)
+		}
+		fmt.Fprintf(stdout, "%s): %s\n", line, r.Point.Label(t.Settings.Axes))
+	}
+	var b bytes.Buffer
+	if err := t.WriteAgreementCSV(&b); err != nil {
+		return err
+	}
+	path := filepath.Join(out, "agreement.csv")
+	if err := writeFileAtomic(path, b.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Kendall τ between the metrics' rankings of the grid points: %s\n", path)
+	names, tau := t.Agreement()
+	if len(names) < 2 {
+		return nil
+	}
+	g := viz.Grid{Quantity: "Kendall τ between rankings", XName: "metric", YName: "metric",
+		XTicks: names, YTicks: names, Z: tau, Best: [2]int{-1, -1}}
+	p, err := viz.PlotGrid(g)
+	if err != nil {
+		return err
+	}
+	return viz.SavePlot(p, filepath.Join(out, "agreement.png"), 8, 7)
 }
