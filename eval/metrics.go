@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/xai-go/lrp/nn"
+	"github.com/xai-go/lrp/slic"
 	"github.com/xai-go/lrp/tensor"
 )
 
@@ -438,9 +439,11 @@ func Infidelity(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, opt Opti
 //
 //	IROF = K − Σ_{k=1}^{K−1} (y_k + y_{k+1}) / (2 y_0),
 //
-// the area over the normalized curve, as Quantus computes it. Higher is
-// better. Segments come from SLIC in Quantus; pass nil to use the patches
-// of cfg.Patch as segments.
+// the area over the normalized curve, as Quantus computes it for one
+// image (in a batch, Quantus adds (y_K + 0)/(2 y_0) to images with fewer
+// segments than the batch's most). Higher is better. With segments nil,
+// they are SLICSegments(x), as in Quantus; PatchSegments gives the patch
+// grid instead.
 func IROF(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, segments [][]int) ([]float64, error) {
 	s, err := newScorer(g, x, r, targets, cfg)
 	if err != nil {
@@ -448,12 +451,8 @@ func IROF(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, segments [][]i
 	}
 	n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	if segments == nil {
-		segments = make([][]int, n)
-		for i := range segments {
-			segments[i] = make([]int, h*w)
-			for px := range segments[i] {
-				segments[i][px] = (px/w/s.cfg.Patch)*s.m + (px%w)/s.cfg.Patch
-			}
+		if segments, err = SLICSegments(x); err != nil {
+			return nil, err
 		}
 	}
 	if len(segments) != n {
@@ -558,3 +557,40 @@ func ranks(v []float64) []float64 {
 // correlation of their ranks, ties given their mean rank, as scipy's
 // spearmanr), or 0 when either is constant.
 func Spearman(a, b []float64) float64 { return Pearson(ranks(a), ranks(b)) }
+
+// SLICSegments returns the SLIC superpixels of every image of x
+// (N×C×H×W, in the model's input space), with scikit-image's default
+// settings as Quantus' IROF uses them (see package slic): about 100
+// segments per image.
+func SLICSegments(x *tensor.T) ([][]int, error) {
+	if x.Dims() != 4 {
+		return nil, fmt.Errorf("eval: slic needs N×C×H×W images, got %s", tensor.ShapeString(x.Shape))
+	}
+	out := make([][]int, x.Shape[0])
+	for i := range out {
+		xi := x.Batch(i)
+		img := make([]float64, xi.Len())
+		for j, v := range xi.Data {
+			img[j] = float64(v)
+		}
+		var err error
+		if out[i], err = slic.Segment(img, x.Shape[1], x.Shape[2], x.Shape[3], slic.Options{}); err != nil {
+			return nil, fmt.Errorf("eval: image %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+// PatchSegments returns n segmentations of size×size images into the
+// patch×patch patches of pixel flipping (row-major labels).
+func PatchSegments(n, size, patch int) [][]int {
+	m := size / patch
+	out := make([][]int, n)
+	for i := range out {
+		out[i] = make([]int, size*size)
+		for px := range out[i] {
+			out[i][px] = (px/size/patch)*m + (px%size)/patch
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,12 +148,28 @@ func TestGoldenSequentialMetrics(t *testing.T) {
 		closeTo(t, "selectivity/"+mode, got, want, metricTol)
 	}
 	for mode, want := range f.IROF.Patches {
-		got, err := IROF(f.g, f.x, f.r, f.Targets, f.cfg(Mode(mode)), nil)
+		got, err := IROF(f.g, f.x, f.r, f.Targets, f.cfg(Mode(mode)), PatchSegments(3, 32, f.Patch))
 		if err != nil {
 			t.Fatal(err)
 		}
 		closeTo(t, "irof/patches/"+mode, got, want, metricTol)
 	}
+	// Without segments IROF uses package slic, whose labels are
+	// skimage's: the same values as with the golden segments.
+	seg, err := SLICSegments(f.x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range seg {
+		if !slices.Equal(seg[i], f.IROF.SlicSegments[i]) {
+			t.Errorf("image %d: SLIC segments differ from skimage's", i)
+		}
+	}
+	got, err := IROF(f.g, f.x, f.r, f.Targets, f.cfg(Zero), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "irof/default/zero", got, f.IROF.Slic["zero"], metricTol)
 	for mode, want := range f.IROF.Slic {
 		got, err := IROF(f.g, f.x, f.r, f.Targets, f.cfg(Mode(mode)), f.IROF.SlicSegments)
 		if err != nil {

@@ -95,7 +95,7 @@ var metrics = []Metric{
 	}},
 	{Name: "abpc", HigherIsBetter: true, Summary: "AUC(LRF) − AUC(MoRF) per image; the same as srg", compute: srg},
 	{Name: "srg", HigherIsBetter: true, Summary: "symmetric relevance gain AUC(LRF) − AUC(MoRF) (Blücher et al. 2024)", compute: srg},
-	{Name: "irof", HigherIsBetter: true, Summary: "iterative removal of features, area over the normalized curve (Rieger & Hansen 2020); patches as segments", compute: func(in MetricInput) ([]float64, error) {
+	{Name: "irof", HigherIsBetter: true, Summary: "iterative removal of SLIC superpixels, area over the normalized curve (Rieger & Hansen 2020)", compute: func(in MetricInput) ([]float64, error) {
 		return IROF(in.Graph, in.X, in.R, in.Targets, in.Config, nil)
 	}},
 	{Name: "faithfulness-correlation", HigherIsBetter: true, Random: true, Summary: "Pearson correlation of subset relevance and logit drop (Bhatt et al. 2020)", compute: func(in MetricInput) ([]float64, error) {
