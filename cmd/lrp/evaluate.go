@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/data"
@@ -37,6 +38,8 @@ type metricResult struct {
 	Values         []float64 `json:"values"` // per image
 	Mean           float64   `json:"mean"`
 	HigherIsBetter bool      `json:"higher_is_better"`
+	// Seconds is the wall time spent computing the metric, all batches.
+	Seconds float64 `json:"seconds"`
 }
 
 type orderResult struct {
@@ -228,6 +231,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	var methodNames []string
 	acc := map[string]map[eval.Order]*accum{}
 	metricVals := map[string]map[string][]float64{} // method → metric → per image
+	metricSecs := map[string]map[string]float64{}   // method → metric → seconds
 	attributorOf := map[string]lrp.Attributor{}
 	for _, a := range attributors {
 		attributorOf[a.name] = a.a
@@ -309,12 +313,15 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			if len(metricList) > 0 {
 				cfg := ecfg
 				cfg.Mean, cfg.Std = mean, std
-				vals, err := computeMetrics(metricList, g, in.x, a.rel, a.targets, cfg, attributorOf[a.name], a.name, methodOpt, *df.batch)
+				vals, secs, err := computeMetrics(metricList, g, in.x, a.rel, a.targets, cfg, attributorOf[a.name], a.name, methodOpt, *df.batch)
 				if err != nil {
 					return fmt.Errorf("%s: %w", a.name, err)
 				}
 				if metricVals[a.name] == nil {
-					metricVals[a.name] = map[string][]float64{}
+					metricVals[a.name], metricSecs[a.name] = map[string][]float64{}, map[string]float64{}
+				}
+				for k, v := range secs {
+					metricSecs[a.name][k] += v
 				}
 				for k, v := range vals {
 					metricVals[a.name][k] = append(metricVals[a.name][k], v...)
@@ -389,13 +396,13 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				mr.Metrics = map[string]*metricResult{}
 			}
 			v := metricVals[name][m.Name]
-			res := &metricResult{Values: v, Mean: meanOf(v), HigherIsBetter: m.HigherIsBetter}
+			res := &metricResult{Values: v, Mean: meanOf(v), HigherIsBetter: m.HigherIsBetter, Seconds: metricSecs[name][m.Name]}
 			mr.Metrics[m.Name] = res
 			better := "lower is better"
 			if m.HigherIsBetter {
 				better = "higher is better"
 			}
-			fmt.Fprintf(stdout, "%-28s %-24s %10.4f  (mean of %d images; %s)\n", name, m.Name, res.Mean, len(v), better)
+			fmt.Fprintf(stdout, "%-28s %-24s %10.4f  (mean of %d images; %s; %.2fs)\n", name, m.Name, res.Mean, len(v), better, res.Seconds)
 		}
 		results.Methods = append(results.Methods, mr)
 	}
@@ -551,10 +558,11 @@ func parseFlipping(perturb, orders string) (eval.Mode, []eval.Order, error) {
 	return mode, list, nil
 }
 
-// computeMetrics computes the metrics of one batch's attribution; a (may
-// be nil for a relevance read from a file) explains inputs again for the
-// sanity checks, and method with opt builds it on randomized models.
-func computeMetrics(metrics []eval.Metric, g *nn.Graph, x, r *tensor.T, targets []int, cfg eval.Config, a lrp.Attributor, method string, opt lrp.MethodOptions, batch int) (map[string][]float64, error) {
+// computeMetrics computes the metrics of one batch's attribution and the
+// seconds each took; a (may be nil for a relevance read from a file)
+// explains inputs again for the sanity checks, and method with opt builds
+// it on randomized models.
+func computeMetrics(metrics []eval.Metric, g *nn.Graph, x, r *tensor.T, targets []int, cfg eval.Config, a lrp.Attributor, method string, opt lrp.MethodOptions, batch int) (map[string][]float64, map[string]float64, error) {
 	in := eval.MetricInput{Graph: g, X: x, R: r, Targets: targets, Config: cfg}
 	explainer := func(a lrp.Attributor) eval.Explainer {
 		return func(x *tensor.T, targets []int) (*tensor.T, error) {
@@ -575,15 +583,16 @@ func computeMetrics(metrics []eval.Metric, g *nn.Graph, x, r *tensor.T, targets 
 			return explainer(a2), nil
 		}
 	}
-	out := map[string][]float64{}
+	out, secs := map[string][]float64{}, map[string]float64{}
 	for _, m := range metrics {
+		start := time.Now()
 		v, err := m.Compute(in)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out[m.Name] = v
+		out[m.Name], secs[m.Name] = v, time.Since(start).Seconds()
 	}
-	return out, nil
+	return out, secs, nil
 }
 
 // meanOf returns the mean of v (0 for none).
