@@ -131,8 +131,14 @@ func summarizeMetrics(stdout io.Writer, t *sweep.Table, out string) error {
 	if len(names) < 2 {
 		return nil
 	}
-	g := viz.Grid{Quantity: "Kendall τ between rankings", XName: "metric", YName: "metric",
-		XTicks: names, YTicks: names, Z: tau, Best: [2]int{-1, -1}}
+	// Long names do not fit under the columns: the columns are numbered
+	// and the rows say which metric each number is.
+	xt, yt := make([]string, len(names)), make([]string, len(names))
+	for i, n := range names {
+		xt[i], yt[i] = fmt.Sprint(i+1), fmt.Sprintf("%s (%d)", n, i+1)
+	}
+	g := viz.Grid{Quantity: "Kendall τ between rankings", XName: "metric (number)", YName: "metric",
+		XTicks: xt, YTicks: yt, Z: tau, Best: [2]int{-1, -1}}
 	p, err := viz.PlotGrid(g)
 	if err != nil {
 		return err
