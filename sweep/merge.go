@@ -202,7 +202,7 @@ func table(settings *Settings, byUnit map[int]Record, keep func(image int) bool)
 					seeds[s] = append(seeds[s], m*float64(len(v)))
 				}
 			}
-			st := MetricStats{Mean: mean(vals), Std: sampleStd(vals)}
+			st := MetricStats{Mean: mean(vals), Std: sampleStd(vals), values: vals}
 			st.SE = st.Std / math.Sqrt(float64(max(len(vals), 1)))
 			if len(seeds) > 0 && keep == nil {
 				// The mean over all images for every seed: seed 0's and
@@ -230,6 +230,7 @@ func table(settings *Settings, byUnit map[int]Record, keep func(image int) bool)
 		}
 		t.Rows = append(t.Rows, row)
 	}
+	t.pairedToBest()
 	return t, nil
 }
 
@@ -297,7 +298,7 @@ func (t *Table) header() []string {
 	}
 	header = append(header, "abpc")
 	for _, m := range t.Settings.Metrics {
-		header = append(header, m, m+"_std", m+"_se")
+		header = append(header, m, m+"_std", m+"_se", m+"_best_diff_se")
 		if t.Settings.Seeds > 1 {
 			header = append(header, m+"_seed_std")
 		}
@@ -324,7 +325,7 @@ func (t *Table) writeRows(cw *csv.Writer, first []string) error {
 		}
 		for _, m := range t.Settings.Metrics {
 			s := r.Metrics[m]
-			line = append(line, f(s.Mean), f(s.Std), f(s.SE))
+			line = append(line, f(s.Mean), f(s.Std), f(s.SE), f(s.BestDiffSE))
 			if t.Settings.Seeds > 1 {
 				line = append(line, f(s.SeedStd))
 			}

@@ -26,6 +26,56 @@ type MetricStats struct {
 	// seeds (Config.Seeds > 1, for metrics or modes with random draws),
 	// else 0: differences below it are within the noise of the draws.
 	SeedStd float64
+	// BestDiffSE is the standard error of the mean per-image difference
+	// between this grid point and the metric's best one (the images are
+	// the same, so the comparison is paired and sharper than SE): the
+	// point is distinguishable from the best when |Mean − best's Mean|
+	// exceeds about 2·BestDiffSE (0 at the best point).
+	BestDiffSE float64
+	values     []float64 // per image, for BestDiffSE
+}
+
+// pairedToBest fills every row's BestDiffSE.
+func (t *Table) pairedToBest() {
+	for _, name := range t.Settings.Metrics {
+		b := t.BestBy(name)
+		if b < 0 {
+			continue
+		}
+		best := t.Rows[b].Metrics[name].values
+		for i := range t.Rows {
+			st := t.Rows[i].Metrics[name]
+			if i == b || len(st.values) != len(best) || len(best) == 0 {
+				continue
+			}
+			d := make([]float64, len(best))
+			for j := range d {
+				d[j] = st.values[j] - best[j]
+			}
+			st.BestDiffSE = sampleStd(d) / math.Sqrt(float64(len(d)))
+			t.Rows[i].Metrics[name] = st
+		}
+	}
+}
+
+// TiedWithBest returns the grid points (row indices, the best first) whose
+// mean of the named metric lies within 2 paired standard errors
+// (BestDiffSE) of the best point's: the points the images cannot tell
+// apart from the best.
+func (t *Table) TiedWithBest(metric string) []int {
+	b := t.BestBy(metric)
+	if b < 0 {
+		return nil
+	}
+	out := []int{b}
+	bm := t.Rows[b].Metrics[metric].Mean
+	for i, r := range t.Rows {
+		st := r.Metrics[metric]
+		if i != b && math.Abs(st.Mean-bm) <= 2*st.BestDiffSE {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // metricInput is the eval.MetricInput of one grid point and batch, with

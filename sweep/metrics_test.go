@@ -111,7 +111,7 @@ func TestSweepMetrics(t *testing.T) {
 	if a.String() != b.String() {
 		t.Errorf("sharded table differs:\n%s\nunsharded:\n%s", b.String(), a.String())
 	}
-	if !strings.Contains(strings.SplitN(a.String(), "\n", 2)[0], ",abpc,srg,srg_std,srg_se,sparseness,sparseness_std,sparseness_se,selectivity,") {
+	if !strings.Contains(strings.SplitN(a.String(), "\n", 2)[0], ",abpc,srg,srg_std,srg_se,srg_best_diff_se,sparseness,sparseness_std,sparseness_se,sparseness_best_diff_se,selectivity,") {
 		t.Errorf("header %q", strings.SplitN(a.String(), "\n", 2)[0])
 	}
 }
@@ -165,5 +165,26 @@ func TestSweepMetricErrors(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(cfg.Dir, "settings.json")); err == nil {
 			t.Errorf("%v: settings written despite the error", c.metrics)
 		}
+	}
+}
+
+// TestPairedToBest checks the paired standard error against the best
+// point and the points it cannot tell apart: differences (−1, 0, 1) have
+// mean 0 and sample standard deviation 1, so SE = 1/√3.
+func TestPairedToBest(t *testing.T) {
+	tb := &Table{Settings: Settings{Metrics: []string{"srg"}}}
+	for i, v := range [][]float64{{5, 6, 7}, {4, 6, 8}, {1, 2, 3}} {
+		tb.Rows = append(tb.Rows, Row{Point: Point{Index: i}, Metrics: map[string]MetricStats{"srg": {Mean: mean(v), values: v}}})
+	}
+	tb.pairedToBest()
+	want := []float64{0, 1 / math.Sqrt(3), 0} // row 2: differences (−4, −4, −4)
+	for i, w := range want {
+		if got := tb.Rows[i].Metrics["srg"].BestDiffSE; math.Abs(got-w) > 1e-15 {
+			t.Errorf("row %d: paired SE %g, want %g", i, got, w)
+		}
+	}
+	// Rows 0 and 1 tie (equal means); row 2 is 4 below with SE 0.
+	if got := tb.TiedWithBest("srg"); len(got) != 2 || got[0] != 0 || got[1] != 1 {
+		t.Errorf("tied with best: %v, want [0 1]", got)
 	}
 }

@@ -116,7 +116,8 @@ func summarizeMetrics(stdout io.Writer, t *sweep.Table, out string) error {
 		if t.SeedDependent(name) {
 			line += fmt.Sprintf(", std over %d seeds %.4f", t.Settings.Seeds, s.SeedStd)
 		}
-		fmt.Fprintf(stdout, "%s): %s\n", line, r.Point.Label(t.Settings.Axes))
+		tied := len(t.TiedWithBest(name)) - 1
+		fmt.Fprintf(stdout, "%s): %s; %d other points within 2 paired SE\n", line, r.Point.Label(t.Settings.Axes), tied)
 	}
 	var b bytes.Buffer
 	if err := t.WriteAgreementCSV(&b); err != nil {
