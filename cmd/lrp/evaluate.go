@@ -40,6 +40,12 @@ type metricResult struct {
 	HigherIsBetter bool      `json:"higher_is_better"`
 	// Seconds is the wall time spent computing the metric, all batches.
 	Seconds float64 `json:"seconds"`
+	// For mprt: the randomized layers, top first, and for each stage
+	// (layers 0…k randomized) every image's Spearman and SSIM with the
+	// original relevance.
+	Layers   []string    `json:"layers,omitempty"`
+	Spearman [][]float64 `json:"spearman,omitempty"`
+	SSIM     [][]float64 `json:"ssim,omitempty"`
 }
 
 type orderResult struct {
@@ -232,6 +238,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	acc := map[string]map[eval.Order]*accum{}
 	metricVals := map[string]map[string][]float64{} // method → metric → per image
 	metricSecs := map[string]map[string]float64{}   // method → metric → seconds
+	mprtOf := map[string]*eval.MPRTResult{}         // method → mprt's stages, all batches
 	attributorOf := map[string]lrp.Attributor{}
 	for _, a := range attributors {
 		attributorOf[a.name] = a.a
@@ -313,9 +320,19 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			if len(metricList) > 0 {
 				cfg := ecfg
 				cfg.Mean, cfg.Std = mean, std
-				vals, secs, err := computeMetrics(metricList, g, in.x, a.rel, a.targets, cfg, attributorOf[a.name], a.name, methodOpt, *df.batch)
+				vals, secs, mprt, err := computeMetrics(metricList, g, in.x, a.rel, a.targets, cfg, attributorOf[a.name], a.name, methodOpt, *df.batch)
 				if err != nil {
 					return fmt.Errorf("%s: %w", a.name, err)
+				}
+				if mprt != nil {
+					if prev := mprtOf[a.name]; prev == nil {
+						mprtOf[a.name] = mprt
+					} else {
+						for k := range prev.Spearman {
+							prev.Spearman[k] = append(prev.Spearman[k], mprt.Spearman[k]...)
+							prev.SSIM[k] = append(prev.SSIM[k], mprt.SSIM[k]...)
+						}
+					}
 				}
 				if metricVals[a.name] == nil {
 					metricVals[a.name], metricSecs[a.name] = map[string][]float64{}, map[string]float64{}
@@ -397,6 +414,9 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			}
 			v := metricVals[name][m.Name]
 			res := &metricResult{Values: v, Mean: meanOf(v), HigherIsBetter: m.HigherIsBetter, Seconds: metricSecs[name][m.Name]}
+			if r := mprtOf[name]; m.Name == "mprt" && r != nil {
+				res.Layers, res.Spearman, res.SSIM = r.Layers, r.Spearman, r.SSIM
+			}
 			mr.Metrics[m.Name] = res
 			better := "lower is better"
 			if m.HigherIsBetter {
@@ -558,11 +578,11 @@ func parseFlipping(perturb, orders string) (eval.Mode, []eval.Order, error) {
 	return mode, list, nil
 }
 
-// computeMetrics computes the metrics of one batch's attribution and the
-// seconds each took; a (may be nil for a relevance read from a file)
-// explains inputs again for the sanity checks, and method with opt builds
-// it on randomized models.
-func computeMetrics(metrics []eval.Metric, g *nn.Graph, x, r *tensor.T, targets []int, cfg eval.Config, a lrp.Attributor, method string, opt lrp.MethodOptions, batch int) (map[string][]float64, map[string]float64, error) {
+// computeMetrics computes the metrics of one batch's attribution, the
+// seconds each took and mprt's stages (if it ran); a (may be nil for a
+// relevance read from a file) explains inputs again for the sanity
+// checks, and method with opt builds it on randomized models.
+func computeMetrics(metrics []eval.Metric, g *nn.Graph, x, r *tensor.T, targets []int, cfg eval.Config, a lrp.Attributor, method string, opt lrp.MethodOptions, batch int) (map[string][]float64, map[string]float64, *eval.MPRTResult, error) {
 	in := eval.MetricInput{Graph: g, X: x, R: r, Targets: targets, Config: cfg}
 	explainer := func(a lrp.Attributor) eval.Explainer {
 		return func(x *tensor.T, targets []int) (*tensor.T, error) {
@@ -584,15 +604,23 @@ func computeMetrics(metrics []eval.Metric, g *nn.Graph, x, r *tensor.T, targets 
 		}
 	}
 	out, secs := map[string][]float64{}, map[string]float64{}
+	var mprt *eval.MPRTResult
 	for _, m := range metrics {
 		start := time.Now()
-		v, err := m.Compute(in)
-		if err != nil {
-			return nil, nil, err
+		var v []float64
+		var err error
+		if m.Name == "mprt" && in.ExplainFor != nil {
+			// Called directly for the per-layer similarities.
+			if mprt, err = eval.MPRT(g, in.ExplainFor, x, r, targets, cfg.Seed, 0); err != nil {
+				return nil, nil, nil, fmt.Errorf("mprt: %w", err)
+			}
+			v = mprt.Values
+		} else if v, err = m.Compute(in); err != nil {
+			return nil, nil, nil, err
 		}
 		out[m.Name], secs[m.Name] = v, time.Since(start).Seconds()
 	}
-	return out, secs, nil
+	return out, secs, mprt, nil
 }
 
 // meanOf returns the mean of v (0 for none).

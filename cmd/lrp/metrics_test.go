@@ -25,7 +25,7 @@ func TestEvaluateMetrics(t *testing.T) {
 	}
 	var stdout bytes.Buffer
 	err := run([]string{"evaluate", "--model", lrpData + "vgg.onnx", "--input", lrpData + "vgg.input.npy",
-		"--methods", "lrp:epsilon-plus,random", "--patch", "8", "--perturb", "zero",
+		"--methods", "lrp:epsilon-plus,random", "--patch", "8", "--perturb", "zero", "--batch-size", "1",
 		"--metrics", strings.Join(names, ","), "--out", out}, &stdout)
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +56,23 @@ func TestEvaluateMetrics(t *testing.T) {
 		}
 		if d := mr.Metrics["auc"].Mean - mr.Orders["morf"].AUC; math.Abs(d) > 1e-9*math.Abs(mr.Orders["morf"].AUC) {
 			t.Errorf("%s: mean auc %g, morf AUC %g", mr.Method, mr.Metrics["auc"].Mean, mr.Orders["morf"].AUC)
+		}
+	}
+	// mprt's stages hold every image, and its value is their Spearman
+	// mean.
+	for _, mr := range res.Methods {
+		m := mr.Metrics["mprt"]
+		if len(m.Layers) == 0 || len(m.Spearman) != len(m.Layers) || len(m.SSIM) != len(m.Layers) {
+			t.Fatalf("%s mprt: %d layers, %d spearman, %d ssim stages", mr.Method, len(m.Layers), len(m.Spearman), len(m.SSIM))
+		}
+		for i, v := range m.Values {
+			var s float64
+			for k := range m.Layers {
+				s += m.Spearman[k][i] / float64(len(m.Layers))
+			}
+			if math.Abs(s-v) > 1e-12 {
+				t.Errorf("%s mprt image %d: %g, mean of stages %g", mr.Method, i, v, s)
+			}
 		}
 	}
 	if res.Settings["metrics"] != strings.Join(names, ",") {
