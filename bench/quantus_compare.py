@@ -6,7 +6,10 @@ untimed round). Prints one line per metric: seconds per image of each
 (median over rounds), the ratio Quantus/lrp (above 1: lrp is faster), and
 the forward passes per image of each side.
 
-    QUANTUS_SRC=/tmp/quantus bench/quantus_compare.py [small|vgg16] [ROUNDS]
+    QUANTUS_SRC=/tmp/quantus bench/quantus_compare.py [small|vgg16] [ROUNDS] [METRICS]
+
+METRICS is a comma-separated subset (default: all that both compute).
+On VGG16, Quantus' selectivity alone takes about 110 s per image.
 
 small: eval/testdata/cnn.onnx (3×32×32, 3 images, patch 4; its PyTorch
 twin from eval/testdata/gen_golden.py). vgg16: torchvision's VGG16 with
@@ -92,11 +95,15 @@ def main():
     lrp = os.path.join(tmp, "lrp")
     subprocess.run(["go", "build", "-o", lrp, "./cmd/lrp"], cwd=ROOT, check=True)
     subset = max(1, m * m // 10)  # lrp's default subset, in patches
+    # Quantus' pixel flipping takes c·h·w / features_in_step steps, and
+    # features_in_step must divide h·w: the divisor whose steps come
+    # closest to lrp's m+2 forward passes (6272 for VGG16, the issue's).
+    pf_step = min((d for d in range(1, h * w + 1) if (h * w) % d == 0), key=lambda d: abs(c * h * w / d - (m + 2)))
     common = dict(disable_warnings=True, display_progressbar=False, normalise=False, abs=False)
     # name: (Quantus metric, its forward passes per image, lrp's)
     sens_sizes = sorted({min(max(1, round(f * m * m)), m * m - 1) for f in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8)})
     cases = {
-        "auc": (lambda: quantus.PixelFlipping(features_in_step=h * w // m, perturb_baseline=0.0, **common), m, m + 2),
+        "auc": (lambda: quantus.PixelFlipping(features_in_step=pf_step, perturb_baseline=0.0, **common), m, m + 2),
         "selectivity": (lambda: quantus.Selectivity(patch_size=p, perturb_baseline=0.0, **common), m * m, m * m),
         "irof": (lambda: irof_quantus(common), None, None),
         "faithfulness-correlation": (lambda: quantus.FaithfulnessCorrelation(
@@ -114,6 +121,11 @@ def main():
         "complexity": (lambda: quantus.Complexity(disable_warnings=True, display_progressbar=False, normalise=False, abs=True), 0, 0),
     }
     names = list(cases)
+    if len(sys.argv) > 3:
+        names = [k for k in sys.argv[3].split(",") if k]
+        unknown = [k for k in names if k not in cases]
+        if unknown:
+            sys.exit(f"unknown metrics {unknown}; known: {','.join(cases)}")
     go_t = {k: [] for k in names}
     q_t = {k: [] for k in names}
     q_passes = {}
