@@ -34,6 +34,30 @@
 // orders, and Merge joins the results of Run on consecutive batches, so
 // that a dataset evaluated batch by batch gives the numbers of one run.
 //
+// # Further metrics
+//
+// Each is a function over the same batched scorer, returns one value per
+// image, and is registered by its kebab-case name (Metrics, LookupMetric,
+// ParseMetrics; Metric.Compute takes a MetricInput):
+//
+//	srg                       AUC(LRF) − AUC(MoRF) per image (SRG, Blücher et al. 2024) ↑
+//	irof                      K − AUC of y_k/y_0 removing SLIC superpixels (Rieger & Hansen 2020) ↑
+//	faithfulness-correlation  corr(Σ_S R, f(x) − f(x_S)) over random patch subsets (Bhatt et al. 2020) ↑
+//	selectivity               AUC removing one patch at a time, MoRF (Montavon et al. 2018) ↓
+//	sensitivity-n             the same correlation, averaged over subset sizes n (Ancona et al. 2018) ↑
+//	monotonicity              Spearman(R_j, (f(x_j) − f(x))²/f(x)²) over patches (Nguyen & Martínez 2020) ↑
+//	infidelity                mean_j (Σ R ⊙ (x − x_j) − (f(x) − f(x_j)))² (Yeh et al. 2019) ↓
+//	mprt                      Spearman of |R| with cascadingly randomized models (Adebayo et al. 2018) ↓
+//	random-logit              SSIM of R for the target and a random other class (Sixt et al. 2020) ↓
+//	sparseness                Gini index of |R| (Chalasani et al. 2020) ↑
+//	complexity                entropy of |R|/Σ|R| (Bhatt et al. 2020) ↓
+//
+// Features are the p×p patches of pixel flipping (all channels), so every
+// perturbation mode, inpainting included, fills them; relevance is
+// reduced to one channel by luminance as for the patch order. Scores are
+// logits. Where Quantus defines a metric differently, the function's doc
+// comment says how.
+//
 // # Scoring
 //
 // Flipping does not depend on the model, so the perturbed inputs of all

@@ -3,6 +3,7 @@ package eval_test
 import (
 	"fmt"
 	"log"
+	"math"
 
 	"github.com/xai-go/lrp/eval"
 	"github.com/xai-go/lrp/onnx"
@@ -65,4 +66,19 @@ func ExampleSummarize() {
 	fmt.Println("mean curve", s.Mean, "AUC", s.AUC, "AUCs", s.AUCs, "AOPC", s.AOPC)
 	// By hand: mean (3, 2, 1); AUC (3+2)/2 + (2+1)/2 = 4; AOPC (0+1+2)/3 = 1.
 	// Output: mean curve [3 2 1] AUC 4 AUCs [4 4] AOPC 1
+}
+
+// Sparseness and Complexity of two relevance maps: one concentrated on a
+// single pixel, one spread evenly.
+func ExampleSparseness() {
+	r := tensor.New(2, 1, 2, 2)
+	r.Data[0] = 5                           // image 0: one pixel
+	copy(r.Data[4:], []float32{1, 1, 1, 1}) // image 1: uniform
+	gini, _ := eval.Sparseness(r)
+	entropy, _ := eval.Complexity(r)
+	fmt.Printf("sparseness %.2f %.2f\n", gini[0], gini[1])
+	fmt.Printf("complexity %.3f %.3f (ln 4 = %.3f)\n", entropy[0], entropy[1], math.Log(4))
+	// Output:
+	// sparseness 0.75 0.00
+	// complexity 0.000 1.386 (ln 4 = 1.386)
 }

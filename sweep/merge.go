@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,6 +25,8 @@ type Row struct {
 	Mean              map[string][]float64
 	// ABPC = AUC(LRF) − AUC(MoRF), if both orders ran (see eval.ABPC).
 	ABPC *float64
+	// Metrics holds the further metrics (Settings.Metrics) by name.
+	Metrics map[string]MetricStats
 }
 
 // Table is the merged result of a sweep.
@@ -178,6 +181,47 @@ func table(settings *Settings, byUnit map[int]Record, keep func(image int) bool)
 			row.AOPC[string(o)] = s.AOPC
 			row.Images = s.Images
 		}
+		for _, name := range settings.Metrics {
+			var vals []float64
+			var seeds [][]float64 // seeds[s][b]: batch means of seed s+1
+			for b := 0; b < batches; b++ {
+				rec := byUnit[p*batches+b]
+				v := rec.Metrics[name]
+				if len(v) != len(rec.Targets) {
+					return nil, fmt.Errorf("sweep: unit %d has %d values of %s for %d images", p*batches+b, len(v), name, len(rec.Targets))
+				}
+				for i, x := range v {
+					if keep == nil || keep(b*settings.BatchSize+i) {
+						vals = append(vals, x)
+					}
+				}
+				for s, m := range rec.SeedMeans[name] {
+					if s >= len(seeds) {
+						seeds = append(seeds, nil)
+					}
+					seeds[s] = append(seeds[s], m*float64(len(v)))
+				}
+			}
+			st := MetricStats{Mean: mean(vals), Std: sampleStd(vals), values: vals}
+			st.SE = st.Std / math.Sqrt(float64(max(len(vals), 1)))
+			if len(seeds) > 0 && keep == nil {
+				// The mean over all images for every seed: seed 0's and
+				// the further ones' (batch means weighted by batch size).
+				means := []float64{st.Mean}
+				for _, s := range seeds {
+					var sum float64
+					for _, x := range s {
+						sum += x
+					}
+					means = append(means, sum/float64(len(vals)))
+				}
+				st.SeedStd = sampleStd(means)
+			}
+			if row.Metrics == nil {
+				row.Metrics = map[string]MetricStats{}
+			}
+			row.Metrics[name] = st
+		}
 		if l, ok := summaries[eval.LRF]; ok {
 			if m, ok := summaries[eval.MoRF]; ok {
 				abpc := eval.ABPC(m, l)
@@ -186,6 +230,7 @@ func table(settings *Settings, byUnit map[int]Record, keep func(image int) bool)
 		}
 		t.Rows = append(t.Rows, row)
 	}
+	t.pairedToBest()
 	return t, nil
 }
 
@@ -251,7 +296,14 @@ func (t *Table) header() []string {
 	for _, o := range t.Settings.Orders {
 		header = append(header, "auc_"+string(o), "auc_std_"+string(o), "aopc_"+string(o))
 	}
-	return append(header, "abpc")
+	header = append(header, "abpc")
+	for _, m := range t.Settings.Metrics {
+		header = append(header, m, m+"_std", m+"_se", m+"_best_diff_se")
+		if t.Settings.Seeds > 1 {
+			header = append(header, m+"_seed_std")
+		}
+	}
+	return header
 }
 
 // writeRows writes one line per grid point, after the given first fields.
@@ -270,6 +322,13 @@ func (t *Table) writeRows(cw *csv.Writer, first []string) error {
 			line = append(line, f(*r.ABPC))
 		} else {
 			line = append(line, "")
+		}
+		for _, m := range t.Settings.Metrics {
+			s := r.Metrics[m]
+			line = append(line, f(s.Mean), f(s.Std), f(s.SE), f(s.BestDiffSE))
+			if t.Settings.Seeds > 1 {
+				line = append(line, f(s.SeedStd))
+			}
 		}
 		if err := cw.Write(line); err != nil {
 			return err

@@ -49,6 +49,13 @@ type Config struct {
 	// for unlabelled ones); settings.json records it so that results can
 	// be split by class (MergeByClass).
 	Classes []string `json:"-"`
+	// Metrics names further metrics (eval.Metrics) to score every grid
+	// point by, besides the pixel-flipping curves.
+	Metrics []string `json:"-"`
+	// Seeds is the number of seeds (Eval.Seed, Eval.Seed+1, …) that
+	// metrics with random draws are computed with, to measure their noise
+	// floor over seeds (default 1: no such measurement).
+	Seeds int `json:"-"`
 }
 
 // Settings is what settings.json records.
@@ -63,6 +70,8 @@ type Settings struct {
 	Orders    []eval.Order `json:"orders"`
 	Shards    int          `json:"shards"`
 	Classes   []string     `json:"classes,omitempty"`
+	Metrics   []string     `json:"metrics,omitempty"`
+	Seeds     int          `json:"seeds,omitempty"`
 }
 
 // OrderRecord holds one order's curves for the images of a unit.
@@ -80,7 +89,11 @@ type Record struct {
 	Images  []string                `json:"images"`
 	Targets []int                   `json:"targets"`
 	Orders  map[string]*OrderRecord `json:"orders"`
-	Seconds float64                 `json:"seconds"`
+	// Metrics holds every metric's per-image values; SeedMeans the batch
+	// means of the metrics with random draws for the further seeds.
+	Metrics   map[string][]float64 `json:"metrics,omitempty"`
+	SeedMeans map[string][]float64 `json:"seed_means,omitempty"`
+	Seconds   float64              `json:"seconds"`
 }
 
 func (c *Config) settings() Settings {
@@ -90,8 +103,13 @@ func (c *Config) settings() Settings {
 	}
 	e := c.Eval
 	e.KeepInputs = false
+	seeds := 0
+	if len(c.Metrics) > 0 && c.Seeds > 1 {
+		seeds = c.Seeds
+	}
 	return Settings{Model: c.Model, Composite: c.Template.Composite, Rules: c.Template.Rules, Axes: c.Axes,
-		Images: names, BatchSize: c.BatchSize, Eval: e, Orders: c.Orders, Shards: c.Shards, Classes: c.Classes}
+		Images: names, BatchSize: c.BatchSize, Eval: e, Orders: c.Orders, Shards: c.Shards, Classes: c.Classes,
+		Metrics: c.Metrics, Seeds: seeds}
 }
 
 // ShardFile is the results file of shard i of n.
@@ -118,6 +136,9 @@ func Run(c Config) error {
 		return fmt.Errorf("sweep: %d classes for %d images", len(c.Classes), c.Source.Len())
 	}
 	if err := c.Template.Check(c.Axes); err != nil {
+		return err
+	}
+	if err := c.checkMetrics(); err != nil {
 		return err
 	}
 	points := Points(c.Axes)
@@ -204,6 +225,12 @@ func Run(c Config) error {
 					return err
 				}
 				rec.Orders[string(o)] = &OrderRecord{Scores: r.Scores, AUCs: r.AUCs}
+			}
+			if len(c.Metrics) > 0 {
+				in := c.metricInput(e.Graph, points[p], e, x, res.Relevance, res.Targets)
+				if rec.Metrics, rec.SeedMeans, err = c.computeMetrics(in); err != nil {
+					return fmt.Errorf("sweep: grid point %s: %w", points[p].Label(c.Axes), err)
+				}
 			}
 			rec.Seconds = time.Since(start).Seconds()
 			line, err := json.Marshal(rec)

@@ -9,10 +9,12 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/eval"
+	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 	"github.com/xai-go/lrp/viz"
 	"gonum.org/v1/plot"
@@ -27,6 +29,23 @@ type methodResult struct {
 	Orders  map[string]*orderResult `json:"orders"`
 	// ABPC = AUC(LRF) − AUC(MoRF) of the mean curves, when both ran.
 	ABPC *float64 `json:"abpc,omitempty"`
+	// Metrics holds the --metrics by name.
+	Metrics map[string]*metricResult `json:"metrics,omitempty"`
+}
+
+// metricResult is one metric of one method in results.json.
+type metricResult struct {
+	Values         []float64 `json:"values"` // per image
+	Mean           float64   `json:"mean"`
+	HigherIsBetter bool      `json:"higher_is_better"`
+	// Seconds is the wall time spent computing the metric, all batches.
+	Seconds float64 `json:"seconds"`
+	// For mprt: the randomized layers, top first, and for each stage
+	// (layers 0…k randomized) every image's Spearman and SSIM with the
+	// original relevance.
+	Layers   []string    `json:"layers,omitempty"`
+	Spearman [][]float64 `json:"spearman,omitempty"`
+	SSIM     [][]float64 `json:"ssim,omitempty"`
 }
 
 type orderResult struct {
@@ -85,6 +104,17 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	_, orderList, err := ef.check()
 	if err != nil {
 		return err
+	}
+	metricList, err := ef.metricList()
+	if err != nil {
+		return err
+	}
+	if *relevance != "" {
+		for _, m := range metricList {
+			if m.Name == "mprt" || m.Name == "random-logit" {
+				return fmt.Errorf("--metrics %s explains the inputs again and needs --method or --methods, not --relevance", m.Name)
+			}
+		}
 	}
 	if err := checkOutputs([]string{*out, *plotPath}, []string{*figures, *saveSteps}); err != nil {
 		return err
@@ -174,6 +204,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	// The attributors are built once, before the first batch, so that
 	// every batch reuses their modified weights.
 	var attributors []namedAttributor
+	var methodOpt lrp.MethodOptions
 	if *relevance == "" {
 		// Box bounds from the images' preprocessing, or for .npy input
 		// from the normalization that produced it.
@@ -185,6 +216,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
+		methodOpt = opt
 		list := *methods
 		if list == "" {
 			list = *method
@@ -204,6 +236,13 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	}
 	var methodNames []string
 	acc := map[string]map[eval.Order]*accum{}
+	metricVals := map[string]map[string][]float64{} // method → metric → per image
+	metricSecs := map[string]map[string]float64{}   // method → metric → seconds
+	mprtOf := map[string]*eval.MPRTResult{}         // method → mprt's stages, all batches
+	attributorOf := map[string]lrp.Attributor{}
+	for _, a := range attributors {
+		attributorOf[a.name] = a.a
+	}
 	var allNames []string
 	var flips []int
 	stepsUsed, maxBatchUsed := 0, 0
@@ -278,6 +317,33 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				ac.results = append(ac.results, r)
 				ac.targets = append(ac.targets, a.targets...)
 			}
+			if len(metricList) > 0 {
+				cfg := ecfg
+				cfg.Mean, cfg.Std = mean, std
+				vals, secs, mprt, err := computeMetrics(metricList, g, in.x, a.rel, a.targets, cfg, attributorOf[a.name], a.name, methodOpt, *df.batch)
+				if err != nil {
+					return fmt.Errorf("%s: %w", a.name, err)
+				}
+				if mprt != nil {
+					if prev := mprtOf[a.name]; prev == nil {
+						mprtOf[a.name] = mprt
+					} else {
+						for k := range prev.Spearman {
+							prev.Spearman[k] = append(prev.Spearman[k], mprt.Spearman[k]...)
+							prev.SSIM[k] = append(prev.SSIM[k], mprt.SSIM[k]...)
+						}
+					}
+				}
+				if metricVals[a.name] == nil {
+					metricVals[a.name], metricSecs[a.name] = map[string][]float64{}, map[string]float64{}
+				}
+				for k, v := range secs {
+					metricSecs[a.name][k] += v
+				}
+				for k, v := range vals {
+					metricVals[a.name][k] = append(metricVals[a.name][k], v...)
+				}
+			}
 		}
 		allNames = append(allNames, in.names...)
 		ids.add(in)
@@ -312,6 +378,9 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		"seed": *seed, "max_batch": maxBatchUsed, "max_batch_flag": *ef.maxBatch, "batch_size": *df.batch, "mean": mean, "std": std,
 		"preprocess": ids.Preprocess, "normalization": *norm, "target": *target,
 	}}
+	if len(metricList) > 0 {
+		results.Settings["metrics"] = *ef.metrics
+	}
 	if rel != nil {
 		results.Settings["relevance"], results.Settings["relevance_sha256"] = *relevance, rel.sha256
 	}
@@ -338,6 +407,22 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			abpc := eval.ABPC(m, l)
 			mr.ABPC = &abpc
 			fmt.Fprintf(stdout, "%-28s ABPC %10.4f\n", name, abpc)
+		}
+		for _, m := range metricList {
+			if mr.Metrics == nil {
+				mr.Metrics = map[string]*metricResult{}
+			}
+			v := metricVals[name][m.Name]
+			res := &metricResult{Values: v, Mean: meanOf(v), HigherIsBetter: m.HigherIsBetter, Seconds: metricSecs[name][m.Name]}
+			if r := mprtOf[name]; m.Name == "mprt" && r != nil {
+				res.Layers, res.Spearman, res.SSIM = r.Layers, r.Spearman, r.SSIM
+			}
+			mr.Metrics[m.Name] = res
+			better := "lower is better"
+			if m.HigherIsBetter {
+				better = "higher is better"
+			}
+			fmt.Fprintf(stdout, "%-28s %-24s %10.4f  (mean of %d images; %s; %.2fs)\n", name, m.Name, res.Mean, len(v), better, res.Seconds)
 		}
 		results.Methods = append(results.Methods, mr)
 	}
@@ -491,4 +576,61 @@ func parseFlipping(perturb, orders string) (eval.Mode, []eval.Order, error) {
 		list = append(list, ord)
 	}
 	return mode, list, nil
+}
+
+// computeMetrics computes the metrics of one batch's attribution, the
+// seconds each took and mprt's stages (if it ran); a (may be nil for a
+// relevance read from a file) explains inputs again for the sanity
+// checks, and method with opt builds it on randomized models.
+func computeMetrics(metrics []eval.Metric, g *nn.Graph, x, r *tensor.T, targets []int, cfg eval.Config, a lrp.Attributor, method string, opt lrp.MethodOptions, batch int) (map[string][]float64, map[string]float64, *eval.MPRTResult, error) {
+	in := eval.MetricInput{Graph: g, X: x, R: r, Targets: targets, Config: cfg}
+	explainer := func(a lrp.Attributor) eval.Explainer {
+		return func(x *tensor.T, targets []int) (*tensor.T, error) {
+			res, err := lrp.AttributeInBatches(a, x, targets, batch)
+			if err != nil {
+				return nil, err
+			}
+			return res.Relevance, nil
+		}
+	}
+	if a != nil {
+		in.Explain = explainer(a)
+		in.ExplainFor = func(g2 *nn.Graph) (eval.Explainer, error) {
+			a2, err := lrp.NewAttributor(method, g2, opt)
+			if err != nil {
+				return nil, err
+			}
+			return explainer(a2), nil
+		}
+	}
+	out, secs := map[string][]float64{}, map[string]float64{}
+	var mprt *eval.MPRTResult
+	for _, m := range metrics {
+		start := time.Now()
+		var v []float64
+		var err error
+		if m.Name == "mprt" && in.ExplainFor != nil {
+			// Called directly for the per-layer similarities.
+			if mprt, err = eval.MPRT(g, in.ExplainFor, x, r, targets, cfg.Seed, 0); err != nil {
+				return nil, nil, nil, fmt.Errorf("mprt: %w", err)
+			}
+			v = mprt.Values
+		} else if v, err = m.Compute(in); err != nil {
+			return nil, nil, nil, err
+		}
+		out[m.Name], secs[m.Name] = v, time.Since(start).Seconds()
+	}
+	return out, secs, mprt, nil
+}
+
+// meanOf returns the mean of v (0 for none).
+func meanOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
 }

@@ -206,6 +206,7 @@ type evalFlags struct {
 	fs                     *flag.FlagSet
 	patch, steps, maxBatch *int
 	perturb, orders        *string
+	metrics                *string
 	seed                   *uint64
 }
 
@@ -219,7 +220,20 @@ func addEvalFlags(fs *flag.FlagSet) *evalFlags {
 		orders:   fs.String("order", "morf,lrf", "morf, lrf, random, or a comma-separated list (morf and lrf give the ABPC)"),
 		seed:     fs.Uint64("seed", 0, "seed for random orders, random perturbation, random attribution and --random-init"),
 		maxBatch: fs.Int("max-batch", 0, "inputs per forward pass when scoring (default: as many as keep the largest activation under 128 MB, at most 32)"),
+		metrics:  fs.String("metrics", "", "comma-separated further metrics, each per image and as a mean per method: "+eval.MetricNames()+" (see README, Pixel flipping)"),
 	}
+}
+
+// metricList returns the metrics of --metrics, or none.
+func (f *evalFlags) metricList() ([]eval.Metric, error) {
+	if *f.metrics == "" {
+		return nil, nil
+	}
+	m, err := eval.ParseMetrics(*f.metrics)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	return m, nil
 }
 
 // check validates the evaluation flags that do not depend on the input

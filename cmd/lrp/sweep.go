@@ -42,6 +42,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "results directory")
 	resume := fs.Bool("resume", false, "continue a run whose results directory exists")
 	byClass := fs.Bool("by-class", false, "also write table-by-class.csv (a class column) and per-class plots into class-NAME/")
+	seeds := fs.Int("seeds", 1, "with --metrics: compute the metrics that draw random numbers (their own or the --perturb mode's) with this many seeds, to measure their noise floor over seeds")
 	shard := fs.String("shard", "", "this job's shard i/n (default: from SLURM_ARRAY_TASK_ID/COUNT, SGE_TASK_ID/LAST, or JOB_COMPLETION_INDEX with LRP_SHARDS)")
 	images, err := parse(fs, args)
 	if err != nil {
@@ -70,6 +71,17 @@ func runSweep(args []string, stdout io.Writer) error {
 	_, orderList, err := ef.check()
 	if err != nil {
 		return err
+	}
+	metricList, err := ef.metricList()
+	if err != nil {
+		return err
+	}
+	var metricNames []string
+	for _, m := range metricList {
+		metricNames = append(metricNames, m.Name)
+	}
+	if *seeds < 1 {
+		return fmt.Errorf("--seeds %d: must be at least 1", *seeds)
 	}
 	si, sn, err := shardOf(*shard, os.Getenv)
 	if err != nil {
@@ -202,7 +214,8 @@ func runSweep(args []string, stdout io.Writer) error {
 	}
 	warn(sweep.GridWarnings(g, tmpl, axes)...)
 	cfg := sweep.Config{Graph: g, Model: modelName(*model), Template: tmpl, Axes: axes, Source: src, BatchSize: *df.batch,
-		Eval: ecfg, Orders: orderList, Shard: si, Shards: sn, Dir: *out, Resume: *resume, Progress: progressOutput, Classes: classes}
+		Eval: ecfg, Orders: orderList, Shard: si, Shards: sn, Dir: *out, Resume: *resume, Progress: progressOutput, Classes: classes,
+		Metrics: metricNames, Seeds: *seeds}
 	if defaultPreset {
 		fmt.Fprintf(progressOutput, "lrp: no --preset or --rules: sweeping the default composite %s\n", *preset)
 	}
@@ -361,6 +374,9 @@ func summarize(stdout io.Writer, out string, dirs []string, byClass bool) error 
 	fmt.Fprintf(stdout, "%d grid points × %d images; table: %s\n", len(t.Rows), t.Rows[0].Images, table)
 	printBest(stdout, t, "")
 	if err := plotSweep(t, out); err != nil {
+		return err
+	}
+	if err := summarizeMetrics(stdout, t, out); err != nil {
 		return err
 	}
 	if !byClass {

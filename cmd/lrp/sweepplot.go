@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/xai-go/lrp/sweep"
@@ -94,4 +96,53 @@ func valueLabels(a sweep.Axis) []string {
 		l[i] = fmt.Sprintf("%.3g", v)
 	}
 	return l
+}
+
+// summarizeMetrics prints the best grid point of every metric of the
+// sweep with its noise floor, and writes the Kendall τ between the
+// metrics' rankings to agreement.csv and agreement.png.
+func summarizeMetrics(stdout io.Writer, t *sweep.Table, out string) error {
+	if len(t.Settings.Metrics) == 0 {
+		return nil
+	}
+	for _, name := range t.Settings.Metrics {
+		i := t.BestBy(name)
+		if i < 0 {
+			continue
+		}
+		r := t.Rows[i]
+		s := r.Metrics[name]
+		line := fmt.Sprintf("best %s (%.4f, SE over images %.4f", name, s.Mean, s.SE)
+		if t.SeedDependent(name) {
+			line += fmt.Sprintf(", std over %d seeds %.4f", t.Settings.Seeds, s.SeedStd)
+		}
+		tied := len(t.TiedWithBest(name)) - 1
+		fmt.Fprintf(stdout, "%s): %s; %d other points within 2 paired SE\n", line, r.Point.Label(t.Settings.Axes), tied)
+	}
+	var b bytes.Buffer
+	if err := t.WriteAgreementCSV(&b); err != nil {
+		return err
+	}
+	path := filepath.Join(out, "agreement.csv")
+	if err := writeFileAtomic(path, b.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Kendall τ between the metrics' rankings of the grid points: %s\n", path)
+	names, tau := t.Agreement()
+	if len(names) < 2 {
+		return nil
+	}
+	// Long names do not fit under the columns: the columns are numbered
+	// and the rows say which metric each number is.
+	xt, yt := make([]string, len(names)), make([]string, len(names))
+	for i, n := range names {
+		xt[i], yt[i] = fmt.Sprint(i+1), fmt.Sprintf("%s (%d)", n, i+1)
+	}
+	g := viz.Grid{Quantity: "Kendall τ between rankings", XName: "metric (number)", YName: "metric",
+		XTicks: xt, YTicks: yt, Z: tau, Best: [2]int{-1, -1}}
+	p, err := viz.PlotGrid(g)
+	if err != nil {
+		return err
+	}
+	return viz.SavePlot(p, filepath.Join(out, "agreement.png"), 8, 7)
 }
