@@ -38,6 +38,11 @@ type Config struct {
 	// relevance or the order once for all runs over the same inputs (see
 	// SharedSteps). It is not used with KeepInputs.
 	Shared *SharedSteps `json:"-"`
+	// Scorer, if set, scores the perturbed inputs instead of the graph
+	// given to Run and the metrics; it must compute the same function,
+	// e.g. g.WithPrecision(nn.BF16) to score in bfloat16 while the
+	// relevance comes from g in float32.
+	Scorer *nn.Graph `json:"-"`
 }
 
 // SharedSteps holds the scores of the steps whose inputs depend neither on
@@ -242,6 +247,10 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 			return nil, fmt.Errorf("eval: target class %d out of range: the model has %d classes", t, classes)
 		}
 	}
+	scoring := g
+	if cfg.Scorer != nil {
+		scoring = cfg.Scorer
+	}
 	S := cfg.Steps
 	res := &Result{Config: cfg, Flips: FlipsPerStep(m)[:S+1], Scores: make([][]float64, n)}
 	for i := range res.Scores {
@@ -315,7 +324,7 @@ func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error
 			copy(xb.Data[j*per:], it.x.Data)
 		}
 		start := time.Now()
-		logits := g.RunTo(xb, out)
+		logits := scoring.RunTo(xb, out)
 		if !tensor.SharesMemory(xb, logits) {
 			tensor.Recycle(xb)
 		}

@@ -63,6 +63,9 @@ func newScorer(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*scorer,
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = autoBatch(shapes, n)
 	}
+	if cfg.Scorer != nil {
+		g = cfg.Scorer
+	}
 	return &scorer{g: g, x: x, targets: targets, out: out, maxBatch: cfg.MaxBatch, m: m, cfg: cfg}, nil
 }
 

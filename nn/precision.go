@@ -68,6 +68,32 @@ func (g *Graph) SetPrecision(p Precision) {
 	}
 }
 
+// WithPrecision returns a graph that computes what g computes, with the
+// forward pass of its Conv2d and Linear layers in precision p: the nodes
+// and the float32 weights are shared with g, only those layers are copied
+// (so g's own precision is unchanged). Pixel-flipping scorers use it to
+// score perturbed inputs in BF16 while relevance is computed in FP32 on g.
+// Like SetPrecision, it must be called after every rewrite of g's weights.
+func (g *Graph) WithPrecision(p Precision) *Graph {
+	c := *g
+	c.Nodes = make([]*Node, len(g.Nodes))
+	for i, n := range g.Nodes {
+		cn := *n
+		switch l := n.Layer.(type) {
+		case *Conv2d:
+			cl := *l
+			cl.bf16 = newBF16Weights(p)
+			cn.Layer = &cl
+		case *Linear:
+			cl := *l
+			cl.bf16 = newBF16Weights(p)
+			cn.Layer = &cl
+		}
+		c.Nodes[i] = &cn
+	}
+	return &c
+}
+
 // BF16Kernel names the kernel that runs BF16 layers on this machine:
 // "amx", "avx512bf16", or "float32" (float32 arithmetic on
 // bfloat16-rounded values: the same results up to the order of sums, and no

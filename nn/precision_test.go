@@ -134,3 +134,37 @@ func TestBF16BatchIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestWithPrecision checks that the BF16 copy computes exactly what g
+// computes after SetPrecision(BF16), while g itself stays FP32.
+func TestWithPrecision(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	g := precisionGraph(rng)
+	x := randTensor(rng, 2, 6, 9, 9)
+	fp32 := g.Run(x).Clone()
+	bf := g.WithPrecision(BF16)
+	fromCopy := bf.Run(x).Clone()
+	if again := g.Run(x); !equalData(again.Data, fp32.Data) {
+		t.Fatal("g changed precision when a copy was made")
+	}
+	g.SetPrecision(BF16)
+	want := g.Run(x)
+	if !equalData(fromCopy.Data, want.Data) {
+		t.Errorf("WithPrecision(BF16) gives %v, SetPrecision(BF16) %v", fromCopy.Data, want.Data)
+	}
+	if equalData(fromCopy.Data, fp32.Data) {
+		t.Error("the BF16 copy computes the FP32 result to the bit")
+	}
+}
+
+func equalData(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -56,6 +56,9 @@ type Config struct {
 	// metrics with random draws are computed with, to measure their noise
 	// floor over seeds (default 1: no such measurement).
 	Seeds int `json:"-"`
+	// Precision names the arithmetic of Eval.Scorer ("fp32" or "bf16"),
+	// recorded in the settings so that a resumed run scores alike.
+	Precision string `json:"-"`
 }
 
 // Settings is what settings.json records.
@@ -72,6 +75,9 @@ type Settings struct {
 	Classes   []string     `json:"classes,omitempty"`
 	Metrics   []string     `json:"metrics,omitempty"`
 	Seeds     int          `json:"seeds,omitempty"`
+	// Precision is the arithmetic that scored perturbed inputs ("bf16";
+	// empty for fp32), as set by Eval.Scorer.
+	Precision string `json:"precision,omitempty"`
 }
 
 // OrderRecord holds one order's curves for the images of a unit.
@@ -103,13 +109,17 @@ func (c *Config) settings() Settings {
 	}
 	e := c.Eval
 	e.KeepInputs = false
+	precision := c.Precision
+	if precision == "fp32" {
+		precision = ""
+	}
 	seeds := 0
 	if len(c.Metrics) > 0 && c.Seeds > 1 {
 		seeds = c.Seeds
 	}
 	return Settings{Model: c.Model, Composite: c.Template.Composite, Rules: c.Template.Rules, Axes: c.Axes,
 		Images: names, BatchSize: c.BatchSize, Eval: e, Orders: c.Orders, Shards: c.Shards, Classes: c.Classes,
-		Metrics: c.Metrics, Seeds: seeds}
+		Metrics: c.Metrics, Seeds: seeds, Precision: precision}
 }
 
 // ShardFile is the results file of shard i of n.

@@ -176,6 +176,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ecfg.Scorer = ef.scorer(g)
 	patch, mode := ecfg.Patch, ecfg.Mode
 	list := *methods
 	if list == "" {
@@ -375,7 +376,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	rel.checkCount(len(allNames), ds != nil && ds.interrupted)
 	results := evalResults{Tool: toolVersion(), Model: mInfo, Inputs: allNames, InputIdentity: ids, Flips: flips, Settings: map[string]any{
 		"model": modelName(*model), "patch": patch, "perturb": string(mode), "orders": *orders, "steps": stepsUsed,
-		"seed": *seed, "max_batch": maxBatchUsed, "max_batch_flag": *ef.maxBatch, "batch_size": *df.batch, "mean": mean, "std": std,
+		"seed": *seed, "precision": *ef.precision, "max_batch": maxBatchUsed, "max_batch_flag": *ef.maxBatch, "batch_size": *df.batch, "mean": mean, "std": std,
 		"preprocess": ids.Preprocess, "normalization": *norm, "target": *target,
 	}}
 	if len(metricList) > 0 {

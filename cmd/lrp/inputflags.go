@@ -13,6 +13,7 @@ import (
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/eval"
 	"github.com/xai-go/lrp/models"
+	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 )
 
@@ -206,21 +207,22 @@ type evalFlags struct {
 	fs                     *flag.FlagSet
 	patch, steps, maxBatch *int
 	perturb, orders        *string
-	metrics                *string
+	metrics, precision     *string
 	seed                   *uint64
 }
 
 // addEvalFlags adds the evaluation flags.
 func addEvalFlags(fs *flag.FlagSet) *evalFlags {
 	return &evalFlags{
-		fs:       fs,
-		patch:    fs.Int("patch", 0, "patch size p (default: the embedded model's, 4 for mnist; else 8 if it divides the image size, else the largest divisor of the size below 8)"),
-		steps:    fs.Int("steps", 0, "perturbation steps (default m+1 = W/p + 1, ending with the midpoint step)"),
-		perturb:  fs.String("perturb", "inpaint", "how flipped patches are filled: "+modeNames()),
-		orders:   fs.String("order", "morf,lrf", "morf, lrf, random, or a comma-separated list (morf and lrf give the ABPC)"),
-		seed:     fs.Uint64("seed", 0, "seed for random orders, random perturbation, random attribution and --random-init"),
-		maxBatch: fs.Int("max-batch", 0, "inputs per forward pass when scoring (default: as many as keep the largest activation under 128 MB, at most 32)"),
-		metrics:  fs.String("metrics", "", "comma-separated further metrics, each per image and as a mean per method: "+eval.MetricNames()+" (see README, Pixel flipping)"),
+		fs:        fs,
+		patch:     fs.Int("patch", 0, "patch size p (default: the embedded model's, 4 for mnist; else 8 if it divides the image size, else the largest divisor of the size below 8)"),
+		steps:     fs.Int("steps", 0, "perturbation steps (default m+1 = W/p + 1, ending with the midpoint step)"),
+		perturb:   fs.String("perturb", "inpaint", "how flipped patches are filled: "+modeNames()),
+		orders:    fs.String("order", "morf,lrf", "morf, lrf, random, or a comma-separated list (morf and lrf give the ABPC)"),
+		seed:      fs.Uint64("seed", 0, "seed for random orders, random perturbation, random attribution and --random-init"),
+		maxBatch:  fs.Int("max-batch", 0, "inputs per forward pass when scoring (default: as many as keep the largest activation under 128 MB, at most 32)"),
+		precision: fs.String("precision", "fp32", "arithmetic of the forward passes that score perturbed inputs: fp32, or bf16 (bfloat16 convolutions and linear layers with float32 sums; relevance stays fp32)"),
+		metrics:   fs.String("metrics", "", "comma-separated further metrics, each per image and as a mean per method: "+eval.MetricNames()+" (see README, Pixel flipping)"),
 	}
 }
 
@@ -247,7 +249,26 @@ func (f *evalFlags) check() (eval.Mode, []eval.Order, error) {
 			return "", nil, fmt.Errorf("--%s %d: must be at least 1", c.name, c.v)
 		}
 	}
+	if _, err := nn.ParsePrecision(*f.precision); err != nil {
+		return "", nil, fmt.Errorf("--precision %s: want fp32 or bf16", *f.precision)
+	}
 	return parseFlipping(*f.perturb, *f.orders)
+}
+
+// scorer returns the graph that scores perturbed inputs (eval.Config's
+// Scorer): nil, g itself, for fp32; for bf16 a copy of g whose
+// convolutions and linear layers run in bfloat16, so that relevance and
+// targets still come from g in float32. It says on stderr when bf16 runs
+// without the CPU's bfloat16 instructions.
+func (f *evalFlags) scorer(g *nn.Graph) *nn.Graph {
+	p, err := nn.ParsePrecision(*f.precision)
+	if err != nil || p == nn.FP32 {
+		return nil
+	}
+	if note := nn.BF16Note(); note != "" {
+		fmt.Fprintln(os.Stderr, "lrp:", note)
+	}
+	return g.WithPrecision(p)
 }
 
 // config returns the evaluation settings for square images of the given

@@ -188,6 +188,7 @@ func runSweep(args []string, stdout io.Writer) error {
 		return err
 	}
 	ecfg.Mean, ecfg.Std = mean, std
+	ecfg.Scorer = ef.scorer(g)
 	if in.pre == nil {
 		// .npy input: box bounds from the normalization that produced it.
 		name := *df.normalization
@@ -215,7 +216,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	warn(sweep.GridWarnings(g, tmpl, axes)...)
 	cfg := sweep.Config{Graph: g, Model: modelName(*model), Template: tmpl, Axes: axes, Source: src, BatchSize: *df.batch,
 		Eval: ecfg, Orders: orderList, Shard: si, Shards: sn, Dir: *out, Resume: *resume, Progress: progressOutput, Classes: classes,
-		Metrics: metricNames, Seeds: *seeds}
+		Metrics: metricNames, Seeds: *seeds, Precision: *ef.precision}
 	if defaultPreset {
 		fmt.Fprintf(progressOutput, "lrp: no --preset or --rules: sweeping the default composite %s\n", *preset)
 	}
