@@ -69,6 +69,9 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 				return nil, fmt.Errorf("lrp: layer %d %q: rule %s has no thesis-code form; with thesis rules only zero, epsilon, gamma and zbox may be used", i, cg.Nodes[i].Name, r)
 			}
 		}
+		if err := checkThesisMix(cg, rules); err != nil {
+			return nil, err
+		}
 	}
 	if last := cg.Nodes[cg.Output-1]; last.Type() == "Softmax" {
 		e.out = last.Inputs[0]
