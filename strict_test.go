@@ -232,3 +232,25 @@ func TestThesisMixRefused(t *testing.T) {
 		}
 	}
 }
+
+// Layers that have a gradient but no relevance rule are refused by the
+// explainer, not run with their gradient as if it were one.
+func TestNoRuleLayersRefused(t *testing.T) {
+	for file, want := range map[string]string{
+		"matmul_4d.onnx":              "no relevance rule for MatMul with a stack of matrices",
+		"maxpool_indices_order0.onnx": "no relevance flows through MaxPool's indices",
+	} {
+		g, err := onnx.Load("onnx/testdata/forms/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := lrp.ParseRuleMap("*:epsilon(0.25)", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = lrp.NewExplainer(g, m)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", file, err, want)
+		}
+	}
+}
