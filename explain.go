@@ -83,6 +83,8 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 		case *nn.MatMul:
 			// Its Backward is a gradient, not a relevance rule.
 			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for MatMul with a stack of matrices", n.Index, n.Name)
+		case *nn.BatchNormTraining:
+			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for BatchNormalization in training mode (batch statistics)", n.Index, n.Name)
 		case *nn.MaxPoolIndices:
 			return nil, fmt.Errorf("lrp: layer %d %q: no relevance flows through MaxPool's indices", n.Index, n.Name)
 		case *nn.Binary:

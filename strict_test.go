@@ -237,8 +237,9 @@ func TestThesisMixRefused(t *testing.T) {
 // explainer, not run with their gradient as if it were one.
 func TestNoRuleLayersRefused(t *testing.T) {
 	for file, want := range map[string]string{
-		"matmul_4d.onnx":              "no relevance rule for MatMul with a stack of matrices",
-		"maxpool_indices_order0.onnx": "no relevance flows through MaxPool's indices",
+		"matmul_4d.onnx":               "no relevance rule for MatMul with a stack of matrices",
+		"maxpool_indices_order0.onnx":  "no relevance flows through MaxPool's indices",
+		"batchnorm_training_out0.onnx": "no relevance rule for BatchNormalization in training mode",
 	} {
 		g, err := onnx.Load("onnx/testdata/forms/" + file)
 		if err != nil {

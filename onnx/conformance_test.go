@@ -30,11 +30,7 @@ const conformanceTol = 1e-4
 // unsupportedForms are the image-batch cases of listed operators that use
 // a form of the operator the README lists as unsupported, with the text
 // their error must contain.
-var unsupportedForms = map[string]string{
-	// Training mode: batch statistics.
-	"test_batchnorm_epsilon_training_mode": "training_mode 1",
-	"test_batchnorm_example_training_mode": "training_mode 1",
-}
+var unsupportedForms = map[string]string{}
 
 type conformanceCase struct {
 	dir        string

@@ -276,7 +276,8 @@ func (im *importer) finish(gr *onnxpb.Graph) (*nn.Graph, error) {
 // extraOutputs build the layer of a node's output k ≥ 1 (MaxPool's
 // Indices) from the node and the value ids of its main layer's inputs.
 var extraOutputs = map[string]func(im *importer, n *onnxpb.Node, k int, inputs []int) (nn.Layer, error){
-	"MaxPool": buildMaxPoolIndices,
+	"MaxPool":            buildMaxPoolIndices,
+	"BatchNormalization": buildBatchNormOutput,
 }
 
 // extraOutput adds the layer computing output k of node n, which some node

@@ -388,16 +388,14 @@ func buildBatchNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if attrInt(n, "training_mode", 0) != 0 {
-		return nil, nil, fmt.Errorf("training_mode 1 is not supported")
-	}
+	training := attrInt(n, "training_mode", 0) != 0
 	if im.opset < 7 && attrInt(n, "is_test", 0) == 0 {
 		return nil, nil, fmt.Errorf("is_test 0 (training mode) is not supported")
 	}
 	if im.opset < 9 && attrInt(n, "spatial", 1) == 0 {
 		return nil, nil, fmt.Errorf("spatial 0 (per-element statistics) is not supported")
 	}
-	if len(n.Outputs) > 1 {
+	if len(n.Outputs) > 1 && !training {
 		for _, o := range n.Outputs[1:] {
 			if o != "" {
 				return nil, nil, fmt.Errorf("training outputs (running mean/var) are not supported")
@@ -420,7 +418,27 @@ func buildBatchNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 			return nil, nil, fmt.Errorf("parameter %d has shape %v, want (%d)", i+1, v.shape, ps[0].Len())
 		}
 	}
+	if training {
+		// Batch statistics: a sample's output depends on its batch.
+		if err := im.coupled("BatchNormalization with training_mode 1"); err != nil {
+			return nil, nil, err
+		}
+		return &nn.BatchNormTraining{Scale: ps[0].Data, Bias: ps[1].Data, Mean: ps[2].Data, Var: ps[3].Data,
+			Eps: attrFloat(n, "epsilon", 1e-5), Momentum: attrFloat(n, "momentum", 0.9)}, []int{x}, nil
+	}
 	return nn.NewBatchNorm2d(ps[0], ps[1], ps[2], ps[3], attrFloat(n, "epsilon", 1e-5)), []int{x}, nil
+}
+
+// buildBatchNormOutput builds training-mode BatchNormalization's running
+// mean (k = 1) or variance (k = 2) output.
+func buildBatchNormOutput(im *importer, n *onnxpb.Node, k int, inputs []int) (nn.Layer, error) {
+	l, ok := im.g.Nodes[len(im.g.Nodes)-1].Layer.(*nn.BatchNormTraining)
+	if !ok || k > 2 {
+		return nil, fmt.Errorf("output %d is defined only in training mode (opset 14 and later) for outputs 1 and 2", k)
+	}
+	c := *l
+	c.Output = k
+	return &c, nil
 }
 
 // buildFlatten accepts only a Flatten that keeps the batch dimension as

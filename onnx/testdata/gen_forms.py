@@ -223,6 +223,18 @@ def batch_coupled():
                              storage_order=order)
         save(f"maxpool_indices_order{order}", model("p", [n], {}, [2, 3, 7, 8], [2, 3, 4, 4], 12, TensorProto.INT64),
              x, (plane + within).double())
+    sc, bi, mu, var = rand(3), rand(3), rand(3), rng.uniform(0.5, 2, 3).astype(np.float32)
+    bn = {"sc": sc, "bi": bi, "mu": mu, "var": var}
+    xd = t64(x)
+    bmean, bvar = xd.mean(dim=(0, 2, 3)), xd.var(dim=(0, 2, 3), unbiased=False)
+    want = [F.batch_norm(xd, None, None, t64(sc), t64(bi), training=True, eps=1e-3),
+            t64(mu) * 0.8 + bmean * 0.2, t64(var) * 0.8 + bvar * 0.2]
+    for k, (outs, shape) in enumerate([(["y", "", ""], [2, 3, 7, 8]), (["z", "y", "v"], [3]), (["z", "m", "y"], [3])]):
+        b = helper.make_node("BatchNormalization", ["x", "sc", "bi", "mu", "var"], outs, training_mode=1,
+                             epsilon=1e-3, momentum=0.8)
+        save(f"batchnorm_training_out{k}", model("b", [b], bn, [2, 3, 7, 8], shape, 15), x, want[k])
+    refuse("batchnorm_training_free", model("b", [b], bn, ["N", 3, 7, 8], [3], 15),
+           "BatchNormalization with training_mode 1 mixes the samples")
     refuse("maxpool_indices_free", model("p", [n], {}, ["N", 3, 7, 8], ["N", 3, 4, 4], 12, TensorProto.INT64),
            "MaxPool's Indices output mixes the samples")
 
