@@ -69,6 +69,9 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 				return nil, fmt.Errorf("lrp: layer %d %q: rule %s has no thesis-code form; with thesis rules only zero, epsilon, gamma and zbox may be used", i, cg.Nodes[i].Name, r)
 			}
 		}
+		if err := checkThesisMix(cg, rules); err != nil {
+			return nil, err
+		}
 	}
 	if last := cg.Nodes[cg.Output-1]; last.Type() == "Softmax" {
 		e.out = last.Inputs[0]
@@ -77,6 +80,13 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 		switch l := n.Layer.(type) {
 		case *nn.Softmax:
 			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for a Softmax inside the network", n.Index, n.Name)
+		case *nn.MatMul:
+			// Its Backward is a gradient, not a relevance rule.
+			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for MatMul with a stack of matrices", n.Index, n.Name)
+		case *nn.BatchNormTraining:
+			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for BatchNormalization in training mode (batch statistics)", n.Index, n.Name)
+		case *nn.MaxPoolIndices:
+			return nil, fmt.Errorf("lrp: layer %d %q: no relevance flows through MaxPool's indices", n.Index, n.Name)
 		case *nn.Binary:
 			if l.Const == nil && (l.Op == nn.OpMul || l.Op == nn.OpDiv) {
 				return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for %s of two computed values", n.Index, n.Name, l.Op)

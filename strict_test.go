@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/xai-go/lrp"
+	"github.com/xai-go/lrp/models"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/onnx"
 	"github.com/xai-go/lrp/tensor"
@@ -191,5 +192,66 @@ func TestAttributeInBatchesPrefixOnce(t *testing.T) {
 	_, err := lrp.AttributeInBatches(&lrp.Gradient{Graph: g}, tensor.New(3, 3, 4, 4), []int{7}, 2)
 	if err == nil || strings.Count(err.Error(), "lrp:") != 1 || !strings.Contains(err.Error(), "target class 7 out of range") {
 		t.Errorf("error %v, want one with a single \"lrp:\" naming target class 7", err)
+	}
+}
+
+// A rule map mixing thesis-convention rules with plain epsilon or gamma
+// rules is refused: the thesis form would silently run the plain
+// epsilon(5) as LRP-0 (measured before the check: exactly linear:zero's
+// relevance). The error names the plain rule and its layers.
+func TestThesisMixRefused(t *testing.T) {
+	emb, err := models.Lookup("mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := emb.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ spec, want string }{
+		{"conv:gamma(0.25,thesis);linear:epsilon(5)", "epsilon(5) on layer "},
+		{"conv:gamma(0.25);linear:epsilon(5,thesis)", "gamma(0.25) on layer 0 "},
+		{"0:zero(thesis);*:zero", "zero on layer "},
+	} {
+		m, err := lrp.ParseRuleMap(c.spec, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = lrp.NewExplainer(g, m)
+		if err == nil || !strings.Contains(err.Error(), "mixes thesis-convention rules with plain ones") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one naming %q", c.spec, err, c.want)
+		}
+	}
+	for _, spec := range []string{"conv:gamma(0.25,thesis);linear:epsilon(5,thesis)", "conv:gamma(0.25);linear:epsilon(5)"} {
+		m, err := lrp.ParseRuleMap(spec, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lrp.NewExplainer(g, m); err != nil {
+			t.Errorf("%s: %v", spec, err)
+		}
+	}
+}
+
+// Layers that have a gradient but no relevance rule are refused by the
+// explainer, not run with their gradient as if it were one.
+func TestNoRuleLayersRefused(t *testing.T) {
+	for file, want := range map[string]string{
+		"matmul_4d.onnx":               "no relevance rule for MatMul with a stack of matrices",
+		"maxpool_indices_order0.onnx":  "no relevance flows through MaxPool's indices",
+		"batchnorm_training_out0.onnx": "no relevance rule for BatchNormalization in training mode",
+	} {
+		g, err := onnx.Load("onnx/testdata/forms/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := lrp.ParseRuleMap("*:epsilon(0.25)", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = lrp.NewExplainer(g, m)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", file, err, want)
+		}
 	}
 }

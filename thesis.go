@@ -1,6 +1,9 @@
 package lrp
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 )
@@ -97,6 +100,42 @@ func thesisMode(rules []Rule) bool {
 		}
 	}
 	return false
+}
+
+// checkThesisMix refuses rule assignments that mix the thesis convention
+// with plain epsilon or gamma rules. The thesis form is a gradient of the
+// whole modified network, so it cannot honour a signed-stabilizer ε or the
+// generalized γ on some layers: computed that way a plain epsilon(ε) would
+// silently become LRP-0. The error names every layer whose rule lacks the
+// flag, grouped by rule.
+func checkThesisMix(g *nn.Graph, rules []Rule) error {
+	var order []string
+	layers := map[string][]string{}
+	for i, r := range rules {
+		plain := false
+		switch r := r.(type) {
+		case *Epsilon:
+			plain = !r.Additive
+		case *Gamma:
+			plain = !r.Classic
+		}
+		if !plain {
+			continue
+		}
+		k := r.String()
+		if _, ok := layers[k]; !ok {
+			order = append(order, k)
+		}
+		layers[k] = append(layers[k], fmt.Sprintf("%d %q", i, g.Nodes[i].Name))
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = fmt.Sprintf("%s on layer %s", k, strings.Join(layers[k], ", "))
+	}
+	return fmt.Errorf("lrp: rule map mixes thesis-convention rules with plain ones (%s): the thesis form cannot apply them as written; add the thesis flag to every zero, epsilon and gamma rule or to none", strings.Join(parts, "; "))
 }
 
 // explainThesis runs the thesis code's gradient formulation. With own,

@@ -380,3 +380,10 @@ func FuzzDecodeReader(f *testing.F) {
 		}
 	})
 }
+
+func TestDefaultNormalizationOtherChannels(t *testing.T) {
+	_, err := DefaultNormalization(4)
+	if err == nil || !strings.Contains(err.Error(), "no default normalization for 4-channel input") {
+		t.Errorf("4 channels: error %v", err)
+	}
+}

@@ -67,3 +67,20 @@ func ExamplePreprocess_Bounds() {
 	// channel 2: [-1.8044, 2.6400]
 	// mean [0.485 0.456 0.406] std [0.229 0.224 0.225]
 }
+
+// A 3-channel .npy tensor with no named normalization is taken to be
+// ImageNet-normalized, a 1-channel one MNIST-normalized.
+func ExampleDefaultNormalization() {
+	for _, c := range []int{3, 1, 2} {
+		p, err := data.DefaultNormalization(c)
+		if err != nil {
+			fmt.Println(c, "channels: error")
+			continue
+		}
+		fmt.Println(c, "channels:", p.Name, p.Mean, p.Std)
+	}
+	// Output:
+	// 3 channels: imagenet [0.485 0.456 0.406] [0.229 0.224 0.225]
+	// 1 channels: mnist [0.1307] [0.3081]
+	// 2 channels: error
+}

@@ -375,6 +375,22 @@ func Lookup(name string) (Preprocess, error) {
 	return p, nil
 }
 
+// DefaultNormalization returns the preprocessing assumed to have
+// normalized an already-preprocessed input (a .npy tensor) of the given
+// number of channels when none is named: imagenet for 3 channels, mnist
+// for 1. Its Mean and Std give the normalized images of 0 and 1 (box-rule
+// bounds, inpainting). Other channel counts have no default and give an
+// error asking for a name.
+func DefaultNormalization(channels int) (Preprocess, error) {
+	switch channels {
+	case 3:
+		return Lookup("imagenet")
+	case 1:
+		return Lookup("mnist")
+	}
+	return Preprocess{}, fmt.Errorf("data: no default normalization for %d-channel input (imagenet is assumed for 3 channels, mnist for 1); name one (known: %s)", channels, strings.Join(Names(), ", "))
+}
+
 // Names returns the registered preprocessing names, sorted.
 func Names() []string {
 	registryMu.RLock()

@@ -395,3 +395,56 @@ func (l *AdaptiveAvgPool2d) BackwardWith(g, _ *tensor.T, inShape []int) *tensor.
 	})
 	return gx
 }
+
+// MaxPoolIndices is ONNX MaxPool's second output (Indices): for each
+// window of MaxPool2d, the index of its maximum in the whole input
+// flattened, (n·C + c)·H·W + h·W + w (storage_order 0), or with
+// ColumnMajor (storage_order 1) (n·C + c)·H·W + w·H + h, carried as a
+// float32 (exact below 2²⁴, which OutputShape enforces). The index depends
+// on the sample's position n in the batch. It is piecewise constant, so no
+// gradient flows through it.
+type MaxPoolIndices struct {
+	MaxPool2d
+	ColumnMajor bool
+}
+
+// Type returns "MaxPoolIndices".
+func (l *MaxPoolIndices) Type() string { return "MaxPoolIndices" }
+
+// OutputShape is MaxPool2d's; inputs of 2²⁴ elements or more are refused,
+// since their indices would not be exact in float32.
+func (l *MaxPoolIndices) OutputShape(in [][]int) ([]int, error) {
+	s, err := l.outputShape("MaxPoolIndices", in)
+	if err != nil {
+		return nil, err
+	}
+	if tensor.Size(in[0]) > 1<<24 {
+		return nil, shapeErr("MaxPoolIndices", "input %s has more than 2^24 elements, whose indices float32 cannot hold exactly", tensor.ShapeString(in[0]))
+	}
+	return s, nil
+}
+
+// Forward computes the index of each window's maximum.
+func (l *MaxPoolIndices) Forward(in []*tensor.T) *tensor.T {
+	x := in[0]
+	s, _ := l.OutputShape([][]int{x.Shape})
+	y := tensor.Empty(s...) // every row is written
+	oh, ow := s[2], s[3]
+	hw := x.Shape[2] * x.Shape[3]
+	l.rows(x, oh, ow, func(nc, i int, _ []float32, idx []int32) {
+		row := y.Data[(nc*oh+i)*ow : (nc*oh+i+1)*ow]
+		for j, k := range idx {
+			if l.ColumnMajor {
+				h, w := int(k)/x.Shape[3], int(k)%x.Shape[3]
+				k = int32(w*x.Shape[2] + h)
+			}
+			row[j] = float32(nc*hw + int(k))
+		}
+	})
+	return y
+}
+
+// Backward returns no gradient: the indices are piecewise constant.
+func (l *MaxPoolIndices) Backward(in []*tensor.T, _, _ *tensor.T) []*tensor.T {
+	return []*tensor.T{nil}
+}

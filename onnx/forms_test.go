@@ -74,3 +74,29 @@ func TestOperatorForms(t *testing.T) {
 		})
 	}
 }
+
+// A model with a form that mixes the samples of a batch is imported with
+// its declared batch size fixed: other batch sizes are refused, not run.
+func TestBatchCoupledFixesBatch(t *testing.T) {
+	for _, name := range []string{"flatten_axis2", "matmul_4d_per_sample", "maxpool_indices_order0"} {
+		g, err := onnx.Load(filepath.Join("testdata/forms", name+".onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.CheckInput([]int{2, 3, 7, 8}); err != nil {
+			t.Errorf("%s: batch 2: %v", name, err)
+		}
+		err = g.CheckInput([]int{1, 3, 7, 8})
+		if err == nil || !strings.Contains(err.Error(), "does not fit the model's input 2x3x7x8") {
+			t.Errorf("%s: batch 1: error %v", name, err)
+		}
+	}
+	// A stack of matrices whose first dimension is 1 keeps the batch free.
+	g, err := onnx.Load("testdata/forms/matmul_4d.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.CheckInput([]int{5, 3, 7, 8}); err != nil {
+		t.Errorf("matmul_4d: batch 5: %v", err)
+	}
+}

@@ -92,8 +92,11 @@ type importer struct {
 	errs         []error
 	unknown      map[string][]string // unsupported operator → node names
 	unknownOrder []string
-	batch        int      // declared batch size, or −1
-	paths        []string // candidate layer name per ONNX node
+	batch        int             // declared batch size, or −1
+	fixed        bool            // the batch dimension is fixed to batch
+	needFixed    bool            // a node mixing samples was met with a free batch
+	read         map[string]bool // names some node or the graph output reads
+	paths        []string        // candidate layer name per ONNX node
 	used         map[string]int
 	weights      []string
 }
@@ -112,9 +115,37 @@ func convert(m *onnxpb.Model) (*nn.Graph, error) {
 	if len(m.Graph.Unsupported) > 0 {
 		return nil, fmt.Errorf("onnx: graph uses unsupported fields: %s", strings.Join(m.Graph.Unsupported, ", "))
 	}
-	im := &importer{opset: opset, g: &nn.Graph{}, dyn: map[string]int{}, consts: map[string]*value{}, poisoned: map[string]bool{}}
+	g, needFixed, batch, err := convertWith(m, opset, false)
+	if needFixed && batch > 0 {
+		// A layer mixes the samples of a batch: import again with the
+		// declared batch size fixed, so that the graph refuses others.
+		g, _, _, err = convertWith(m, opset, true)
+	}
+	return g, err
+}
+
+// convertWith imports m; with fixed the batch dimension is the declared
+// one instead of free. needFixed reports that a node was refused because
+// it mixes samples (see importer.coupled), batch the declared batch size.
+func convertWith(m *onnxpb.Model, opset int64, fixed bool) (g *nn.Graph, needFixed bool, batch int, err error) {
+	im := &importer{opset: opset, g: &nn.Graph{}, dyn: map[string]int{}, consts: map[string]*value{}, poisoned: map[string]bool{}, fixed: fixed}
+	g, err = im.convert(m)
+	return g, im.needFixed, im.batch, err
+}
+
+func (im *importer) convert(m *onnxpb.Model) (*nn.Graph, error) {
+	im.batch = -1
 	if err := im.initializers(m.Graph); err != nil {
 		return nil, err
+	}
+	im.read = map[string]bool{}
+	for _, n := range m.Graph.Nodes {
+		for _, in := range n.Inputs {
+			im.read[in] = true
+		}
+	}
+	for _, o := range m.Graph.Outputs {
+		im.read[o.Name] = true
 	}
 	if err := im.input(m.Graph); err != nil {
 		return nil, err
@@ -195,9 +226,12 @@ func (im *importer) input(gr *onnxpb.Graph) error {
 	for i, d := range in.Type.Dims {
 		switch {
 		case i == 0:
-			shape[0] = -1 // the batch dimension is always free
-			if d.HasValue {
+			shape[0] = -1 // the batch dimension is free unless fixed
+			if d.HasValue && d.Value > 0 && d.Value <= 1<<20 {
 				im.batch = int(d.Value)
+			}
+			if im.fixed {
+				shape[0] = im.batch
 			}
 		case d.HasValue && d.Value > 0 && d.Value <= 1<<20:
 			shape[i] = int(d.Value)
@@ -209,7 +243,9 @@ func (im *importer) input(gr *onnxpb.Graph) error {
 	im.dyn[in.Name] = 0
 	for p, n := range probes {
 		s := append([]int(nil), shape...)
-		s[0] = n
+		if !im.fixed {
+			s[0] = n
+		}
 		im.shapes[p] = [][]int{s}
 	}
 	return nil
@@ -235,6 +271,50 @@ func (im *importer) finish(gr *onnxpb.Graph) (*nn.Graph, error) {
 		return nil, err
 	}
 	return im.g, nil
+}
+
+// extraOutputs build the layer of a node's output k ≥ 1 (MaxPool's
+// Indices) from the node and the value ids of its main layer's inputs.
+var extraOutputs = map[string]func(im *importer, n *onnxpb.Node, k int, inputs []int) (nn.Layer, error){
+	"MaxPool":            buildMaxPoolIndices,
+	"BatchNormalization": buildBatchNormOutput,
+}
+
+// extraOutput adds the layer computing output k of node n, which some node
+// or the graph output reads, as a node of its own.
+func (im *importer) extraOutput(index int, n *onnxpb.Node, k int, inputs []int) error {
+	layer, err := extraOutputs[n.OpType](im, n, k, inputs)
+	if err != nil {
+		return err
+	}
+	shapes := [2][]int{}
+	for p := range probes {
+		in := make([][]int, len(inputs))
+		for i, v := range inputs {
+			in[i] = im.shapes[p][v]
+		}
+		if shapes[p], err = layer.OutputShape(in); err != nil {
+			return err
+		}
+	}
+	id := im.g.Add(im.uniqueName(im.paths[index]+"."+n.Outputs[k]), layer, inputs...)
+	for p := range probes {
+		im.shapes[p] = append(im.shapes[p], shapes[p])
+	}
+	im.dyn[n.Outputs[k]] = id
+	return nil
+}
+
+// coupled returns nil if the batch is fixed, and otherwise an error saying
+// that what (a node's form) mixes the samples of a batch: the importer then
+// imports the model again with its declared batch size fixed, or, if it
+// declares none, the error stands.
+func (im *importer) coupled(what string) error {
+	if im.fixed {
+		return nil
+	}
+	im.needFixed = true
+	return fmt.Errorf("%s mixes the samples of a batch (or depends on a sample's position in it), so it is supported only when the graph input declares a fixed batch size, which this one does not", what)
 }
 
 // sym shape of a dynamic value, from the two probes.
@@ -350,7 +430,14 @@ func (im *importer) node(index int, n *onnxpb.Node) {
 		im.shapes[p] = append(im.shapes[p], s)
 	}
 	im.dyn[n.Outputs[0]] = id
-	for _, extra := range n.Outputs[1:] {
+	for k, extra := range n.Outputs[1:] {
+		if extra != "" && im.read[extra] && extraOutputs[n.OpType] != nil {
+			if err := im.extraOutput(index, n, k+1, inputs); err != nil {
+				im.nodeErr(n, err)
+				return
+			}
+			continue
+		}
 		if extra != "" {
 			// Optional extra outputs (Dropout's mask, MaxPool's indices)
 			// are refused only if something reads them.

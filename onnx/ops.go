@@ -260,14 +260,25 @@ func buildMatMul(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (MatMul of two computed values is not supported)", err)
 	}
-	if len(bv.shape) != 2 {
-		return nil, nil, fmt.Errorf("constant operand of shape %v: only a matrix is supported", bv.shape)
-	}
 	B, err := floatConst(bv, "B")
 	if err != nil {
 		return nil, nil, err
 	}
-	return &nn.Linear{W: transpose(B)}, []int{x}, nil
+	xs := im.shapes[0][x]
+	switch {
+	case len(bv.shape) == 2:
+		return &nn.Linear{W: transpose(B)}, []int{x}, nil
+	case len(bv.shape) < 2:
+		return nil, nil, fmt.Errorf("constant operand of shape %v: only a matrix or a stack of matrices is supported", bv.shape)
+	case len(bv.shape) > len(xs):
+		return nil, nil, fmt.Errorf("constant operand of shape %v has a higher rank than the input %v, which would broadcast the input", bv.shape, xs)
+	case len(bv.shape) == len(xs) && bv.shape[0] != 1:
+		// Sample n would be multiplied by matrix n of B.
+		if err := im.coupled(fmt.Sprintf("MatMul with a constant of shape %v, whose first dimension is not 1,", bv.shape)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return &nn.MatMul{B: B}, []int{x}, nil
 }
 
 func buildClip(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
@@ -326,12 +337,26 @@ func poolGeom(n *onnxpb.Node, dilations bool) (nn.Pool2d, error) {
 	return p, nil
 }
 
-func buildMaxPool(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
-	if len(n.Outputs) > 1 && n.Outputs[1] != "" {
-		return nil, nil, fmt.Errorf("the Indices output is not supported")
+// buildMaxPoolIndices builds MaxPool's Indices output (k = 1) for the
+// main layer's inputs: the same windows, each maximum's index in the
+// flattened input.
+func buildMaxPoolIndices(im *importer, n *onnxpb.Node, k int, inputs []int) (nn.Layer, error) {
+	if k != 1 {
+		return nil, fmt.Errorf("output %d is not defined", k)
 	}
-	if attrInt(n, "storage_order", 0) != 0 {
-		return nil, nil, fmt.Errorf("storage_order 1 is not supported")
+	// The index counts the samples before this one in the batch.
+	if err := im.coupled("MaxPool's Indices output"); err != nil {
+		return nil, err
+	}
+	l := im.g.Nodes[len(im.g.Nodes)-1].Layer.(*nn.MaxPool2d)
+	return &nn.MaxPoolIndices{MaxPool2d: *l, ColumnMajor: attrInt(n, "storage_order", 0) == 1}, nil
+}
+
+// buildMaxPool builds MaxPool's values; storage_order (0 or 1) only
+// affects the Indices output.
+func buildMaxPool(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
+	if so := attrInt(n, "storage_order", 0); so != 0 && so != 1 {
+		return nil, nil, fmt.Errorf("storage_order %d is not defined", so)
 	}
 	x, err := im.dynInput(n, 0)
 	if err != nil {
@@ -363,16 +388,14 @@ func buildBatchNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if attrInt(n, "training_mode", 0) != 0 {
-		return nil, nil, fmt.Errorf("training_mode 1 is not supported")
-	}
+	training := attrInt(n, "training_mode", 0) != 0
 	if im.opset < 7 && attrInt(n, "is_test", 0) == 0 {
 		return nil, nil, fmt.Errorf("is_test 0 (training mode) is not supported")
 	}
 	if im.opset < 9 && attrInt(n, "spatial", 1) == 0 {
 		return nil, nil, fmt.Errorf("spatial 0 (per-element statistics) is not supported")
 	}
-	if len(n.Outputs) > 1 {
+	if len(n.Outputs) > 1 && !training {
 		for _, o := range n.Outputs[1:] {
 			if o != "" {
 				return nil, nil, fmt.Errorf("training outputs (running mean/var) are not supported")
@@ -395,7 +418,27 @@ func buildBatchNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 			return nil, nil, fmt.Errorf("parameter %d has shape %v, want (%d)", i+1, v.shape, ps[0].Len())
 		}
 	}
+	if training {
+		// Batch statistics: a sample's output depends on its batch.
+		if err := im.coupled("BatchNormalization with training_mode 1"); err != nil {
+			return nil, nil, err
+		}
+		return &nn.BatchNormTraining{Scale: ps[0].Data, Bias: ps[1].Data, Mean: ps[2].Data, Var: ps[3].Data,
+			Eps: attrFloat(n, "epsilon", 1e-5), Momentum: attrFloat(n, "momentum", 0.9)}, []int{x}, nil
+	}
 	return nn.NewBatchNorm2d(ps[0], ps[1], ps[2], ps[3], attrFloat(n, "epsilon", 1e-5)), []int{x}, nil
+}
+
+// buildBatchNormOutput builds training-mode BatchNormalization's running
+// mean (k = 1) or variance (k = 2) output.
+func buildBatchNormOutput(im *importer, n *onnxpb.Node, k int, inputs []int) (nn.Layer, error) {
+	l, ok := im.g.Nodes[len(im.g.Nodes)-1].Layer.(*nn.BatchNormTraining)
+	if !ok || k > 2 {
+		return nil, fmt.Errorf("output %d is defined only in training mode (opset 14 and later) for outputs 1 and 2", k)
+	}
+	c := *l
+	c.Output = k
+	return &c, nil
 }
 
 // buildFlatten accepts only a Flatten that keeps the batch dimension as
@@ -409,10 +452,19 @@ func buildFlatten(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	}
 	axis := attrInt(n, "axis", 1)
 	rank := int64(len(im.shapes[0][x]))
-	if a := axis; a == 1 || a < 0 && a+rank == 1 {
-		return &nn.Flatten{Axis: 1}, []int{x}, nil
+	a := axis
+	if a < 0 {
+		a += rank
 	}
-	return nil, nil, fmt.Errorf("Flatten with axis %d is not supported (only axis 1, which keeps the batch dimension first)", axis)
+	if a < 0 || a > rank {
+		return nil, nil, fmt.Errorf("Flatten axis %d is out of range for rank %d", axis, rank)
+	}
+	if a != 1 {
+		if err := im.coupled(fmt.Sprintf("Flatten with axis %d", axis)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return &nn.Flatten{Axis: int(a)}, []int{x}, nil
 }
 
 // reshapeTarget converts a symbolic target shape into Reshape's form with
@@ -492,6 +544,18 @@ func buildSqueezeLike(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 		return nil, nil, err
 	}
 	in := im.symShape(x)
+	rank := len(in)
+	if n.OpType == "Unsqueeze" {
+		rank += len(axes)
+	}
+	for _, a := range axes {
+		if a == 0 || a == int64(-rank) {
+			// The batch dimension would no longer come first.
+			if err := im.coupled(fmt.Sprintf("%s of dimension 0", n.OpType)); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
 	var out []sym
 	if n.OpType == "Squeeze" {
 		out, err = squeezeSyms(in, axes)

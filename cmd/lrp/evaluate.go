@@ -264,7 +264,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		}
 		for _, m := range attributors {
 			if specs[m.name] == nil {
-				spec, err := describeMethod(m.name, g, rf, in, *seed)
+				spec, err := describeMethod(m.name, g, rf, withBounds(in, &normPre), *seed)
 				if err != nil {
 					return err
 				}
@@ -480,18 +480,30 @@ func normalization(in *inputSet, name string) ([]float64, []float64, error) {
 }
 
 // normPreprocess returns the preprocessing that normalized the input: the
-// named one, the images' own, or for .npy input imagenet (3 channels) or
-// mnist (1 channel).
+// named one, the images' own, or for .npy input data.DefaultNormalization
+// of its channel count.
 func normPreprocess(in *inputSet, name string) (data.Preprocess, error) {
 	switch {
 	case name != "":
 		return data.Lookup(name)
 	case in.pre != nil:
 		return *in.pre, nil
-	case in.x.Shape[1] == 1:
-		return data.Lookup("mnist")
 	}
-	return data.Lookup("imagenet")
+	return data.DefaultNormalization(in.x.Shape[1])
+}
+
+// withBounds returns in, or for .npy input (no preprocessing of its own)
+// a copy whose preprocessing is norm, the normalization that produced it,
+// so that box bounds are derived from it as for images. The copy is used
+// only for bounds and their description: heatmaps and sidecars still treat
+// the input as a .npy tensor.
+func withBounds(in *inputSet, norm *data.Preprocess) *inputSet {
+	if in.pre != nil || norm == nil {
+		return in
+	}
+	c := *in
+	c.pre = norm
+	return &c
 }
 
 // predicted returns the explicit target for every input, or the arg-max.

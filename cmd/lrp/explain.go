@@ -223,6 +223,8 @@ func runExplain(args []string, stdout io.Writer) error {
 		return lrp.NewAttributor(*method, g, opt)
 	}
 	var a lrp.Attributor
+	// boundsPre gives .npy input its box bounds (see withBounds).
+	var boundsPre *data.Preprocess
 	explainBatch := func(in *inputSet, out string, offset int) error {
 		if in.x.Dims() == 4 {
 			if err := checkScale(*scale, in.x.Shape[3]); err != nil {
@@ -241,7 +243,7 @@ func runExplain(args []string, stdout io.Writer) error {
 		if o.Scale == 0 && in.x.Dims() == 4 {
 			o.Scale = max(1, 224/in.x.Shape[3])
 		}
-		mi, err := describeMethod(*method, g, rf, in, *seed)
+		mi, err := describeMethod(*method, g, rf, withBounds(in, boundsPre), *seed)
 		if err != nil {
 			return err
 		}
@@ -281,18 +283,22 @@ func runExplain(args []string, stdout io.Writer) error {
 		return err
 	}
 	in = df.limitInputs(in)
-	if *df.normalization != "" && in.pre == nil {
-		// .npy input: the box rule's bounds come from this preprocessing.
-		p, err := data.Lookup(*df.normalization)
-		if err != nil {
+	if in.pre == nil {
+		// .npy input: the box rule's bounds come from the normalization
+		// that produced it (--normalization, else the default for its
+		// channel count), as they come from --preprocess for images.
+		p, err := normPreprocess(in, *df.normalization)
+		if err != nil && *df.normalization != "" {
 			return fmt.Errorf("--normalization: %w", err)
 		}
-		in.pre = &p
+		if err == nil {
+			boundsPre = &p
+		}
 	}
 	if err := g.CheckInput(in.x.Shape); err != nil {
 		return fmt.Errorf("model %s: %w", modelName(*model), err)
 	}
-	if a, err = newAttributor(in.pre, in.x.Shape); err != nil {
+	if a, err = newAttributor(withBounds(in, boundsPre).pre, in.x.Shape); err != nil {
 		return err
 	}
 	prog = newProgress(in.x.Shape[0])

@@ -72,10 +72,9 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"--rules", "0:gamma(0.25"}, "position"},
 		{[]string{"--rules", "99:zero"}, "matches no"},
 		{[]string{"--rules", "conv:zero", "--target", "10"}, "out of range"},
-		{[]string{"--composite", "epsilon-gamma-box"}, "low and high"},
+		{[]string{"--composite", "epsilon-gamma-box", "--normalization", "nope"}, "--normalization: data: preprocess \"nope\": unknown preprocessing"},
 		{[]string{"--composite", "epsilon-gamma-box", "--low", "0", "--high", lrpData + "mlp.high.npy"}, "does not fit"},
 		{[]string{"--method", "magic"}, "unknown method"},
-		{nil, "default composite epsilon-gamma-box"}, // .npy input: no bounds from a preprocessing
 		{[]string{"--composite", "epsilon-plus", "--batch-size", "0"}, "--batch-size"},
 	} {
 		err := run(append(append([]string{}, base...), c.extra...), &bytes.Buffer{})

@@ -191,11 +191,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	ecfg.Scorer = ef.scorer(g)
 	if in.pre == nil {
 		// .npy input: box bounds from the normalization that produced it.
-		name := *df.normalization
-		if name == "" {
-			name = map[bool]string{true: "mnist", false: "imagenet"}[in.x.Shape[1] == 1]
-		}
-		p, err := data.Lookup(name)
+		p, err := normPreprocess(in, *df.normalization)
 		if err != nil {
 			return err
 		}

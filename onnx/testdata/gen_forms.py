@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Small hand-built ONNX models for operator forms torch.onnx.export does not write
-(auto_pad, opsets below 7, Pad's reflect/edge modes, Pad-1's paddings, Cast-1's string type), with PyTorch float64 outputs,
-and models the importer must refuse.
+(auto_pad, opsets below 7, Pad's reflect/edge modes, Pad-1's paddings, Cast-1's string type,
+Flatten with axis != 1, Squeeze of the batch, MatMul with a stack of matrices, MaxPool's Indices),
+with PyTorch float64 outputs, and models the importer must refuse.
 
 Usage (from the repository root): /usr/bin/python3 onnx/testdata/gen_forms.py
 
@@ -32,13 +33,13 @@ def rand(*shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def model(name, nodes, inits, in_shape, out_shape, opset):
+def model(name, nodes, inits, in_shape, out_shape, opset, out_type=TensorProto.FLOAT):
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)]
     if opset < 7:  # IR version 3: initializers are listed as graph inputs too
         inputs += [helper.make_tensor_value_info(k, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[v.dtype], v.shape)
                    for k, v in inits.items()]
     g = helper.make_graph(nodes, name, inputs,
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+                          [helper.make_tensor_value_info("y", out_type, out_shape)],
                           [numpy_helper.from_array(v, k) for k, v in inits.items()])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 3 if opset < 7 else 7
@@ -169,10 +170,13 @@ def main():
                                                     "var": np.ones(3, np.float32)}, [2, 3, 7, 8], [2, 3, 7, 8], 6),
            "is_test 0")
     n = helper.make_node("Flatten", ["x"], ["y"], axis=2)
-    refuse("flatten_axis2", model("f", [n], {}, [2, 3, 7, 8], [6, 56], 13), "Flatten with axis 2")
+    refuse("flatten_axis2_free", model("f", [n], {}, ["N", 3, 7, 8], ["M", 56], 13),
+           "Flatten with axis 2 mixes the samples of a batch")
     n = helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")
     refuse("pad_reflect_too_wide", model("p", [n], {"pads": np.array([0, 0, 7, 0, 0, 0, 0, 0], np.int64)},
                                          [2, 3, 7, 8], [2, 3, 14, 8], 11), "reflect padding")
+
+    batch_coupled()
 
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump({"generator": "onnx/testdata/gen_forms.py", "torch": torch.__version__, "onnx": onnx.__version__,
@@ -180,6 +184,59 @@ def main():
                   f, indent=1)
         f.write("\n")
     print(f"{len(cases)} cases, {len(refused)} refused")
+
+
+def batch_coupled():
+    """Forms that mix the samples of a batch or depend on a sample's position in it: imported
+    with the model's declared batch size fixed, refused when the batch is free. The expected
+    outputs come from torch (reshape, indexing, matmul, max_pool2d's indices); the indices'
+    offset of each (sample, channel) plane and the column-major order are ONNX's definition."""
+    x = rand(2, 3, 7, 8)
+    for axis, shape in [(0, (1, 336)), (2, (6, 56)), (-1, (42, 8)), (4, (336, 1))]:
+        n = helper.make_node("Flatten", ["x"], ["y"], axis=axis)
+        save(f"flatten_axis{axis}".replace("-", "neg"), model("f", [n], {}, [2, 3, 7, 8], list(shape), 13), x,
+             t64(x).reshape(shape))
+
+    x1 = rand(1, 3, 7, 8)
+    n = helper.make_node("Squeeze", ["x", "axes"], ["y"])
+    save("squeeze_batch_o13", model("s", [n], {"axes": np.array([0], np.int64)}, [1, 3, 7, 8], [3, 7, 8], 13),
+         x1, t64(x1)[0])
+    refuse("squeeze_batch_free", model("s", [n], {"axes": np.array([0], np.int64)}, ["N", 3, 7, 8], [3, 7, 8], 13),
+           "Squeeze of dimension 0 mixes the samples")
+
+    for name, bshape in [("matmul_4d", (1, 3, 8, 5)), ("matmul_3d", (3, 8, 5))]:
+        b = rand(*bshape)
+        n = helper.make_node("MatMul", ["x", "b"], ["y"])
+        save(name, model("m", [n], {"b": b}, [2, 3, 7, 8], [2, 3, 7, 5], 13), x, torch.matmul(t64(x), t64(b)))
+    b = rand(2, 3, 8, 5)
+    n = helper.make_node("MatMul", ["x", "b"], ["y"])
+    save("matmul_4d_per_sample", model("m", [n], {"b": b}, [2, 3, 7, 8], [2, 3, 7, 5], 13), x,
+         torch.matmul(t64(x), t64(b)))
+    refuse("matmul_4d_per_sample_free", model("m", [n], {"b": b}, ["N", 3, 7, 8], ["N", 3, 7, 5], 13),
+           "whose first dimension is not 1")
+
+    _, idx = F.max_pool2d(t64(x), 3, stride=2, padding=1, return_indices=True)
+    plane = torch.arange(2 * 3, dtype=torch.int64).reshape(2, 3, 1, 1) * (7 * 8)
+    h, w = idx // 8, idx % 8
+    for order, within in [(0, idx), (1, w * 7 + h)]:
+        n = helper.make_node("MaxPool", ["x"], ["v", "y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                             storage_order=order)
+        save(f"maxpool_indices_order{order}", model("p", [n], {}, [2, 3, 7, 8], [2, 3, 4, 4], 12, TensorProto.INT64),
+             x, (plane + within).double())
+    sc, bi, mu, var = rand(3), rand(3), rand(3), rng.uniform(0.5, 2, 3).astype(np.float32)
+    bn = {"sc": sc, "bi": bi, "mu": mu, "var": var}
+    xd = t64(x)
+    bmean, bvar = xd.mean(dim=(0, 2, 3)), xd.var(dim=(0, 2, 3), unbiased=False)
+    want = [F.batch_norm(xd, None, None, t64(sc), t64(bi), training=True, eps=1e-3),
+            t64(mu) * 0.8 + bmean * 0.2, t64(var) * 0.8 + bvar * 0.2]
+    for k, (outs, shape) in enumerate([(["y", "", ""], [2, 3, 7, 8]), (["z", "y", "v"], [3]), (["z", "m", "y"], [3])]):
+        b = helper.make_node("BatchNormalization", ["x", "sc", "bi", "mu", "var"], outs, training_mode=1,
+                             epsilon=1e-3, momentum=0.8)
+        save(f"batchnorm_training_out{k}", model("b", [b], bn, [2, 3, 7, 8], shape, 15), x, want[k])
+    refuse("batchnorm_training_free", model("b", [b], bn, ["N", 3, 7, 8], [3], 15),
+           "BatchNormalization with training_mode 1 mixes the samples")
+    refuse("maxpool_indices_free", model("p", [n], {}, ["N", 3, 7, 8], ["N", 3, 4, 4], 12, TensorProto.INT64),
+           "MaxPool's Indices output mixes the samples")
 
 
 if __name__ == "__main__":
