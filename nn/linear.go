@@ -19,17 +19,18 @@ func (l *Linear) Type() string { return "Linear" }
 // Params returns the weight and bias.
 func (l *Linear) Params() (w, b *tensor.T) { return l.W, l.B }
 
-// OutputShape returns N × Out for an N × In input.
+// OutputShape returns N × Out for an N × In input. As in PyTorch, leading
+// dimensions are kept: … × In maps to … × Out (the tokens of a transformer).
 func (l *Linear) OutputShape(in [][]int) ([]int, error) {
 	if err := wantInputs("Linear", in, 1); err != nil {
 		return nil, err
 	}
 	s := in[0]
-	if len(s) != 2 || s[1] != l.W.Shape[1] {
+	if len(s) < 2 || s[len(s)-1] != l.W.Shape[1] {
 		return nil, shapeErr("Linear", "weight %s needs an N×%d input, got %s",
 			tensor.ShapeString(l.W.Shape), l.W.Shape[1], tensor.ShapeString(s))
 	}
-	return []int{s[0], l.W.Shape[0]}, nil
+	return append(append([]int(nil), s[:len(s)-1]...), l.W.Shape[0]), nil
 }
 
 // Forward computes x·Wᵀ + b.
@@ -42,8 +43,9 @@ func (l *Linear) Backward(in []*tensor.T, _, gout *tensor.T) []*tensor.T {
 
 // ForwardWith computes x·wᵀ + b (b may be nil).
 func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
-	n, in, out := x.Shape[0], w.Shape[1], w.Shape[0]
-	y := tensor.New(n, out)
+	in, out := w.Shape[1], w.Shape[0]
+	n := x.Len() / in
+	y := tensor.New(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
 	if b != nil {
 		for i := 0; i < n; i++ {
 			copy(y.Data[i*out:(i+1)*out], b.Data)
@@ -55,8 +57,9 @@ func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
 
 // BackwardWith computes gy·w, the gradient at the input.
 func (l *Linear) BackwardWith(gy, w *tensor.T, inShape []int) *tensor.T {
-	n, in, out := inShape[0], w.Shape[1], w.Shape[0]
-	gx := tensor.New(n, in)
+	in, out := w.Shape[1], w.Shape[0]
+	n := tensor.Size(inShape) / in
+	gx := tensor.New(inShape...)
 	linearBackwardRows(n, in, out, gy.Data, w.Data, gx.Data)
 	return gx
 }

@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/onnx/internal/onnxpb"
@@ -363,11 +364,20 @@ func buildFlatten(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 func (im *importer) reshapeTarget(x int, target []sym) ([]int, error) {
 	in := im.symShape(x)
 	out := make([]int, len(target))
+	// One batch-dependent dimension that is not copied from the input
+	// (N·heads, N·tokens in attention) is inferred from the size, if no
+	// other dimension is.
+	inferred := slices.ContainsFunc(target, func(t sym) bool { return t == sym{c: -1} })
 	for i, t := range target {
 		switch {
 		case !t.isConst():
 			if i < len(in) && in[i] == t {
 				out[i] = 0
+				continue
+			}
+			if !inferred {
+				inferred = true
+				out[i] = -1
 				continue
 			}
 			return nil, fmt.Errorf("target dimension %d depends on the batch size in a way that is not supported", i)
