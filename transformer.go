@@ -149,6 +149,19 @@ func transformerMap(name string, p Params, cp, gammaDefault bool) (*RuleMap, err
 	return specMap(strings.Join(parts, ";"), p, false)
 }
 
+// DefaultCompositeFor returns the composite used on g when none is given:
+// attnlrp for a transformer (a graph with a Softmax or a MatMul of two
+// activations before its output), DefaultComposite otherwise.
+func DefaultCompositeFor(g *nn.Graph) string {
+	for _, n := range g.Nodes[:max(0, g.Output-1)] {
+		switch n.Layer.(type) {
+		case *nn.Softmax, nn.MatMul:
+			return "attnlrp"
+		}
+	}
+	return DefaultComposite
+}
+
 // transformerDefaults gives every transformer layer without a rule
 // AttnLRP's rule for it.
 func transformerDefaults(g *nn.Graph, rules []Rule) {
