@@ -43,6 +43,9 @@ func (l *Linear) Backward(in []*tensor.T, _, gout *tensor.T) []*tensor.T {
 
 // ForwardWith computes x·wᵀ + b (b may be nil).
 func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
+	if x.Dims() > 2 {
+		return linearTokens(x, w, b)
+	}
 	in, out := w.Shape[1], w.Shape[0]
 	n := x.Len() / in
 	y := tensor.New(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
@@ -57,6 +60,9 @@ func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
 
 // BackwardWith computes gy·w, the gradient at the input.
 func (l *Linear) BackwardWith(gy, w *tensor.T, inShape []int) *tensor.T {
+	if len(inShape) > 2 {
+		return linearTokensBackward(gy, w, inShape)
+	}
 	in, out := w.Shape[1], w.Shape[0]
 	n := tensor.Size(inShape) / in
 	gx := tensor.New(inShape...)

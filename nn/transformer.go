@@ -117,9 +117,11 @@ func (GELU) OutputShape(in [][]int) ([]int, error) { return oneInputSame("GELU",
 func (GELU) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
 	y := tensor.Empty(x.Shape...)
-	for i, v := range x.Data {
-		y.Data[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
-	}
+	parallelFor(len(x.Data), 1<<14, func(lo, hi int) {
+		for i, v := range x.Data[lo:hi] {
+			y.Data[lo+i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+		}
+	})
 	return y
 }
 
@@ -127,11 +129,13 @@ func (GELU) Forward(in []*tensor.T) *tensor.T {
 func (GELU) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 	x := in[0]
 	gx := tensor.Empty(x.Shape...)
-	for i, v := range x.Data {
-		xv := float64(v)
-		d := 0.5*(1+math.Erf(xv/math.Sqrt2)) + xv*math.Exp(-xv*xv/2)/math.Sqrt(2*math.Pi)
-		gx.Data[i] = float32(float64(g.Data[i]) * d)
-	}
+	parallelFor(len(x.Data), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xv := float64(x.Data[i])
+			d := 0.5*(1+math.Erf(xv/math.Sqrt2)) + xv*math.Exp(-xv*xv/2)/math.Sqrt(2*math.Pi)
+			gx.Data[i] = float32(float64(g.Data[i]) * d)
+		}
+	})
 	return []*tensor.T{gx}
 }
 
@@ -180,23 +184,9 @@ func (l MatMul) Forward(in []*tensor.T) *tensor.T {
 // MatMulInto adds the batched product a·b to y (operand shapes as, bs).
 func MatMulInto(y, a, b []float32, as, bs []int) {
 	batch, m, k, p := matmulDims(as, bs)
-	parallelFor(batch*m, max(1, (1<<14)/max(k*p, 1)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			t := r / m
-			ar := a[r*k : (r+1)*k]
-			yr := y[r*p : (r+1)*p]
-			bt := b[t*k*p : (t+1)*k*p]
-			for j, av := range ar {
-				if av == 0 {
-					continue
-				}
-				brow := bt[j*p : (j+1)*p]
-				for c, bv := range brow {
-					yr[c] += av * bv
-				}
-			}
-		}
-	})
+	for t := 0; t < batch; t++ {
+		gemm(false, false, m, p, k, 1, a[t*m*k:(t+1)*m*k], k, b[t*k*p:(t+1)*k*p], p, 1, y[t*m*p:(t+1)*m*p], p)
+	}
 }
 
 // Backward returns g·Bᵀ and Aᵀ·g.
@@ -207,25 +197,39 @@ func (MatMul) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 	for t := 0; t < batch; t++ {
 		at, bt := a.Data[t*m*k:(t+1)*m*k], b.Data[t*k*p:(t+1)*k*p]
 		gt := g.Data[t*m*p : (t+1)*m*p]
-		gat, gbt := ga.Data[t*m*k:(t+1)*m*k], gb.Data[t*k*p:(t+1)*k*p]
-		for i := 0; i < m; i++ {
-			gr := gt[i*p : (i+1)*p]
-			for j := 0; j < k; j++ {
-				brow := bt[j*p : (j+1)*p]
-				var s float32
-				for c, gv := range gr {
-					s += gv * brow[c]
-				}
-				gat[i*k+j] = s
-				av := at[i*k+j]
-				gbr := gbt[j*p : (j+1)*p]
-				for c, gv := range gr {
-					gbr[c] += av * gv
-				}
-			}
-		}
+		gemm(false, true, m, k, p, 1, gt, p, bt, p, 0, ga.Data[t*m*k:(t+1)*m*k], k)
+		gemm(true, false, k, p, m, 1, at, k, gt, p, 0, gb.Data[t*k*p:(t+1)*k*p], p)
 	}
 	return []*tensor.T{ga, gb}
+}
+
+// linearTokens is Linear.ForwardWith for inputs of rank 3 and more (the
+// tokens of a transformer, hundreds of rows): one GEMM, y = x·wᵀ + b.
+// (onnx's TestGoldenViT checks that a sample's logits are the same bits
+// alone and in a batch.)
+func linearTokens(x, w, b *tensor.T) *tensor.T {
+	in, out := w.Shape[1], w.Shape[0]
+	n := x.Len() / in
+	y := tensor.Empty(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
+	beta := float32(0)
+	if b != nil {
+		for i := 0; i < n; i++ {
+			copy(y.Data[i*out:(i+1)*out], b.Data)
+		}
+		beta = 1
+	}
+	gemm(false, true, n, out, in, 1, x.Data, in, w.Data, in, beta, y.Data, out)
+	return y
+}
+
+// linearTokensBackward is Linear.BackwardWith for inputs of rank 3 and
+// more: gx = gy·w.
+func linearTokensBackward(gy, w *tensor.T, inShape []int) *tensor.T {
+	in, out := w.Shape[1], w.Shape[0]
+	n := tensor.Size(inShape) / in
+	gx := tensor.Empty(inShape...)
+	gemm(false, false, n, in, out, 1, gy.Data, out, w.Data, in, 0, gx.Data, in)
+	return gx
 }
 
 // Transpose permutes the dimensions: output dimension i is input dimension

@@ -75,6 +75,12 @@ func TestGoldenViT(t *testing.T) {
 					}
 				}
 			}
+			one := g.Run(x.Batch(1).Reshape(append([]int{1}, x.Shape[1:]...)...))
+			for i, v := range one.Data {
+				if v != got.Batch(1).Data[i] {
+					t.Fatalf("logit %d of sample 1: %v alone, %v in a batch of 2", i, v, got.Batch(1).Data[i])
+				}
+			}
 			gx := g.Backward(vals, g.Output, npy(t, e.GradOut))[0]
 			if d := relDiff(gx, npy(t, e.InputGrad)); d > tolerance {
 				t.Errorf("input gradient differs from PyTorch by %.3g relative (tolerance %g)", d, tolerance)

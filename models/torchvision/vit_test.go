@@ -2,6 +2,8 @@ package torchvision
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/xai-go/lrp"
+	"github.com/xai-go/lrp/tensor"
 )
 
 // testdata/vit.json, written by testdata/gen_vit.py.
@@ -127,5 +130,49 @@ func TestViTFullWidth(t *testing.T) {
 	_, err := Build("vit_b_16", load(t, m["vit_p32"].State))
 	if err == nil || !strings.Contains(err.Error(), "conv_proj.weight") {
 		t.Errorf("vit_b_32 state as vit_b_16: %v", err)
+	}
+}
+
+// BenchmarkViTB16 times ViT-B/16 (random weights) at 224×224: forward and
+// AttnLRP explanation, batch 1 and 8. Compare with bench/vit_torch.py.
+func BenchmarkViTB16(b *testing.B) {
+	state, err := RandomInit("vit_b_16", 1000, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := Build("vit_b_16", state)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, _ := lrp.LookupComposite("attnlrp")
+	rm, err := c.Build(g, lrp.Params{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := lrp.NewExplainer(g, rm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{1, 8} {
+		x := tensor.New(n, 3, 224, 224)
+		for i := range x.Data {
+			x.Data[i] = float32(math.Sin(float64(i)))
+		}
+		b.Run(fmt.Sprintf("forward/batch=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tensor.Recycle(g.Run(x))
+			}
+			b.ReportMetric(float64(b.Elapsed().Seconds())/float64(b.N)/float64(n), "s/image")
+		})
+		b.Run(fmt.Sprintf("attnlrp/batch=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.Explain(x, lrp.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Seconds())/float64(b.N)/float64(n), "s/image")
+		})
 	}
 }
