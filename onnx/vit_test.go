@@ -1,9 +1,11 @@
 package onnx_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xai-go/lrp/onnx"
@@ -86,5 +88,36 @@ func TestGoldenViT(t *testing.T) {
 				t.Errorf("input gradient differs from PyTorch by %.3g relative (tolerance %g)", d, tolerance)
 			}
 		})
+	}
+}
+
+// A ViT whose GELU or LayerNorm cannot be imported is reported, not
+// half-imported; an image of the wrong size is refused before running.
+func TestViTErrors(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata/vit", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		file, from, to, want string
+	}{
+		{"vit_p8_op13.onnx", "Erf", "Erx", "unsupported operator Erx"},
+		{"vit_p8_op17.onnx", "LayerNormalization", "LayerNormalizatiox", "unsupported operator LayerNormalizatiox"},
+		{"vit_p8_op17.onnx", "Softmax", "Softmix", "unsupported operator Softmix"},
+	} {
+		_, err := onnx.Decode(bytes.ReplaceAll(read(c.file), []byte(c.from), []byte(c.to)))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s with %s: error %v, want %q", c.file, c.to, err, c.want)
+		}
+	}
+	g, err := onnx.Decode(read("vit_p8_op17.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.CheckInput([]int{1, 3, 64, 64}); err == nil {
+		t.Error("a 64×64 image accepted by a 32×32 ViT")
 	}
 }
