@@ -23,6 +23,7 @@ func TestTransformerLinearLayersAdjoint(t *testing.T) {
 	for _, l := range []Layer{
 		&Transpose{Perm: []int{0, 2, 3, 1}},
 		&Transpose{Perm: []int{3, 1, 0, 2}},
+		&Transpose{Perm: []int{2, 0, 1, 3}}, // rows move whole
 		&Gather{Axis: 1, Indices: []int{0}, Scalar: true},
 		&Gather{Axis: -1, Indices: []int{2, 0, 2}},
 		&Slice{Axes: []int{1, 3}, Starts: []int{1, -2}, Ends: []int{1 << 30, 3}, Steps: []int{2, 1}},
@@ -101,6 +102,15 @@ func TestTransformerLayersAgainstNaive(t *testing.T) {
 	}
 	if g := c.Backward(nil, out, out); len(g) != 1 || g[0] != nil {
 		t.Error("batch constant passes a gradient")
+	}
+}
+
+// erf against math.Erf over the range where it is not ±1 in float32.
+func TestErf(t *testing.T) {
+	for x := -6.0; x <= 6; x += 1e-3 {
+		if d := math.Abs(erf(x) - math.Erf(x)); d > 1.5e-7 {
+			t.Fatalf("erf(%g) = %g, math.Erf %g", x, erf(x), math.Erf(x))
+		}
 	}
 }
 
