@@ -3,9 +3,9 @@
 //
 // Two VGG-like CNNs are embedded, one trained on MNIST (handwritten digits)
 // and one on Fashion-MNIST (Zalando's clothing images), with their class
-// names and one test image per class, and a small Vision Transformer
-// trained on MNIST (mnist-vit: torchvision's VisionTransformer, 7×7
-// patches, 4 layers). All take a 1×1×28×28 grayscale input (any batch size)
+// names and one test image per class, and small Vision Transformers
+// trained on each (mnist-vit, fashion-mnist-vit: torchvision's
+// VisionTransformer, 7×7 patches, 4 layers). All take a 1×1×28×28 grayscale input (any batch size)
 // and return 10 logits. models/README.md tells how they were trained and
 // how accurate they are; models/train/train.py and train_vit.py rebuild
 // every embedded file.
@@ -43,6 +43,8 @@ var (
 	fashionLabels string
 	//go:embed mnist-vit.onnx
 	mnistViTONNX string
+	//go:embed fashion-mnist-vit.onnx
+	fashionViTONNX string
 	//go:embed samples
 	samples embed.FS
 )
@@ -58,6 +60,10 @@ const MNIST = "mnist"
 // MNISTViT is the name of the Vision Transformer trained on MNIST; it uses
 // MNIST's preprocessing and samples.
 const MNISTViT = "mnist-vit"
+
+// FashionMNISTViT is the name of the Vision Transformer trained on
+// Fashion-MNIST; it uses Fashion-MNIST's preprocessing and samples.
+const FashionMNISTViT = "fashion-mnist-vit"
 
 // fashionPreprocess is torchvision's Grayscale(), Resize((28, 28)),
 // ToTensor(), Normalize((0.2860,), (0.3530,)): Fashion-MNIST's own mean and
@@ -128,6 +134,15 @@ var catalog = []Embedded{
 		onnx:        fashionONNX,
 	},
 	{
+		Name:        FashionMNISTViT,
+		Description: "Vision Transformer (torchvision's, 7×7 patches, 4 layers, width 64) trained on Fashion-MNIST (28×28 grayscale clothing images, 10 classes)",
+		Labels:      parseLabels(fashionLabels),
+		Preprocess:  FashionMNIST,
+		Patch:       4,
+		onnx:        fashionViTONNX,
+		samples:     FashionMNIST,
+	},
+	{
 		Name:        MNIST,
 		Description: "VGG-like CNN trained on MNIST (28×28 grayscale handwritten digits, 10 classes)",
 		Labels:      parseLabels(mnistLabels),
@@ -181,7 +196,7 @@ func Lookup(name string) (Embedded, error) {
 	return Embedded{}, fmt.Errorf("models: no embedded model %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
-// ONNX returns the model file, ONNX opset 13 (opset 17 for mnist-vit), with
+// ONNX returns the model file, ONNX opset 13 (17 for the ViTs), with
 // input "input" (N×1×28×28) and output "logits" (N×10). Each call returns a new copy.
 func (e Embedded) ONNX() []byte { return []byte(e.onnx) }
 
