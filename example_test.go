@@ -176,7 +176,7 @@ func ExampleMethodNames() {
 	fmt.Println("default:", lrp.DefaultComposite)
 	// Output:
 	// [gradient gradxinput integrated-gradients lrp occlusion random smoothgrad]
-	// [decreasing-gamma epsilon-alpha2-beta1 epsilon-alpha2-beta1-flat epsilon-gamma-box epsilon-plus epsilon-plus-flat lrp-tutorial]
+	// [attnlrp cp-lrp decreasing-gamma epsilon-alpha2-beta1 epsilon-alpha2-beta1-flat epsilon-gamma-box epsilon-plus epsilon-plus-flat lrp-tutorial]
 	// default: epsilon-gamma-box
 }
 

@@ -23,6 +23,11 @@ import (
 //   - max pooling, flattening, reshaping, padding, concatenation and
 //     transposition route relevance as their gradient does (max pooling:
 //     winner takes all).
+//   - the transformer layers Softmax, MatMul (of two activations),
+//     LayerNorm and GELU use their LayerRule (see transformer.go); one no
+//     rule selects takes AttnLRP's; slicing, gathering and the class token
+//     route relevance as their gradient does (the class token, a
+//     parameter, absorbs what reaches it).
 //
 // BatchNorm layers are merged into the preceding convolution first
 // (MergeBatchNorm). An Explainer is safe for concurrent use.
@@ -55,6 +60,7 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 	if err != nil {
 		return nil, err
 	}
+	transformerDefaults(cg, rules)
 	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules), cache: cache}
 	reads := needsOutput
 	if e.thesis {
@@ -78,9 +84,7 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 	}
 	for _, n := range cg.Nodes[:e.out] {
 		switch l := n.Layer.(type) {
-		case *nn.Softmax:
-			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for a Softmax inside the network", n.Index, n.Name)
-		case *nn.MatMul:
+		case *nn.MatMulConst:
 			// Its Backward is a gradient, not a relevance rule.
 			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for MatMul with a stack of matrices", n.Index, n.Name)
 		case *nn.BatchNormTraining:
@@ -300,6 +304,9 @@ func passesRelevance(l nn.Layer) bool {
 // that r must stay unchanged (Options.KeepLayers); a built-in rule hands y
 // and r to done once it no longer needs them.
 func (e *Explainer) propagate(n *nn.Node, in []*tensor.T, y, r *tensor.T, keep bool, done func(*tensor.T)) ([]*tensor.T, error) {
+	if lr, ok := e.Rules[n.Index].(LayerRule); ok {
+		return lr.LayerRelevance(e.Graph, n, in, y, r), nil
+	}
 	if rule := e.Rules[n.Index]; rule != nil {
 		aff := n.Layer.(nn.Affine)
 		if _, isPass := rule.(*Pass); isPass && !tensor.SameShape(in[0].Shape, r.Shape) {

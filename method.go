@@ -106,12 +106,13 @@ func init() {
 		New: func(g *nn.Graph, opt MethodOptions) (Attributor, error) {
 			m := opt.Rules
 			if m == nil {
-				c, err := LookupComposite(DefaultComposite)
+				name := DefaultCompositeFor(g)
+				c, err := LookupComposite(name)
 				if err != nil {
 					return nil, err
 				}
 				if m, err = c.Build(g, opt.Params); err != nil {
-					return nil, fmt.Errorf("default composite %s: %w", DefaultComposite, err)
+					return nil, fmt.Errorf("default composite %s: %w", name, err)
 				}
 			}
 			cache := opt.Cache

@@ -82,12 +82,14 @@ func (s Selector) Matches(n *nn.Node) bool {
 func (m *RuleMap) Assign(g *nn.Graph) ([]Rule, error) {
 	rules := make([]Rule, len(g.Nodes))
 	used := make([]bool, len(m.Entries))
-	for _, n := range g.Nodes {
-		if _, ok := n.Layer.(nn.Affine); !ok {
-			continue
+	for _, e := range m.Entries {
+		if err := fitsType(e); err != nil {
+			return nil, err
 		}
+	}
+	for _, n := range g.Nodes {
 		for i, e := range m.Entries {
-			if e.Selector.Matches(n) {
+			if appliesTo(e.Rule, n.Layer) && e.Selector.Matches(n) {
 				rules[n.Index] = e.Rule
 				used[i] = true
 				break
@@ -96,7 +98,7 @@ func (m *RuleMap) Assign(g *nn.Graph) ([]Rule, error) {
 	}
 	if m.Strict {
 		for i, e := range m.Entries {
-			if !used[i] && e.Selector.Kind != "type" && !matchesAny(e.Selector, g) {
+			if !used[i] && e.Selector.Kind != "type" && !matchesAnyFor(e.Selector, e.Rule, g) {
 				return nil, fmt.Errorf("rule map entry %s:%s matches no convolution, linear or average-pooling layer of the model", e.Selector, e.Rule)
 			}
 		}
@@ -181,6 +183,16 @@ func intList(v []int) string {
 func matchesAny(s Selector, g *nn.Graph) bool {
 	for _, n := range g.Nodes {
 		if _, ok := n.Layer.(nn.Affine); ok && s.Matches(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesAnyFor is matchesAny for the layers rule r applies to.
+func matchesAnyFor(s Selector, r Rule, g *nn.Graph) bool {
+	for _, n := range g.Nodes {
+		if appliesTo(r, n.Layer) && s.Matches(n) {
 			return true
 		}
 	}

@@ -374,7 +374,7 @@ func (r *Gamma) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done 
 		tensor.Recycle(z)
 		return out
 	}
-	if stackable(l) {
+	if stackable(l) && x.Dims() <= 2 || isConv(l) {
 		return r.stacked(l, x, y, rel, c, key, rhoP, rhoN, hasNeg, done)
 	}
 	wp, bp := c.params(l, key+"+", rhoP, r.ZeroBias)
@@ -735,4 +735,12 @@ func (r *Pass) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done f
 		panic("lrp: pass rule on a layer that changes the shape")
 	}
 	return rel.Clone()
+}
+
+// isConv reports whether l is a convolution that stackable accepts: the
+// stacked form lays out [z⁺; z⁻] per sample, which a Linear layer on
+// tokens (… × In inputs of rank 3 and more) does not.
+func isConv(l nn.Affine) bool {
+	c, ok := l.(*nn.Conv2d)
+	return ok && stackable(c)
 }

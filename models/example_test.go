@@ -26,7 +26,7 @@ func ExampleLookup() {
 	fmt.Println(len(emb.Labels), "classes, preprocessing", emb.Preprocess, "input", g.InputShape)
 	fmt.Println(len(samples) > 0)
 	// Output:
-	// [fashion-mnist mnist]
+	// [fashion-mnist fashion-mnist-vit mnist mnist-vit]
 	// 10 classes, preprocessing mnist input [-1 1 28 28]
 	// true
 }

@@ -3,9 +3,11 @@
 //
 // Two VGG-like CNNs are embedded, one trained on MNIST (handwritten digits)
 // and one on Fashion-MNIST (Zalando's clothing images), with their class
-// names and one test image per class. Both take a 1×1×28×28 grayscale input
-// (any batch size) and return 10 logits. models/README.md tells how they
-// were trained and how accurate they are; models/train/train.py rebuilds
+// names and one test image per class, and small Vision Transformers
+// trained on each (mnist-vit, fashion-mnist-vit: torchvision's
+// VisionTransformer, 7×7 patches, 4 layers). All take a 1×1×28×28 grayscale input (any batch size)
+// and return 10 logits. models/README.md tells how they were trained and
+// how accurate they are; models/train/train.py and train_vit.py rebuild
 // every embedded file.
 //
 // Importing the package registers the preprocessing "fashion-mnist" with
@@ -39,6 +41,10 @@ var (
 	fashionONNX string
 	//go:embed fashion-mnist.labels
 	fashionLabels string
+	//go:embed mnist-vit.onnx
+	mnistViTONNX string
+	//go:embed fashion-mnist-vit.onnx
+	fashionViTONNX string
 	//go:embed samples
 	samples embed.FS
 )
@@ -50,6 +56,14 @@ const FashionMNIST = "fashion-mnist"
 // MNIST is the name of the MNIST model and of its preprocessing (built into
 // package data).
 const MNIST = "mnist"
+
+// MNISTViT is the name of the Vision Transformer trained on MNIST; it uses
+// MNIST's preprocessing and samples.
+const MNISTViT = "mnist-vit"
+
+// FashionMNISTViT is the name of the Vision Transformer trained on
+// Fashion-MNIST; it uses Fashion-MNIST's preprocessing and samples.
+const FashionMNISTViT = "fashion-mnist-vit"
 
 // fashionPreprocess is torchvision's Grayscale(), Resize((28, 28)),
 // ToTensor(), Normalize((0.2860,), (0.3530,)): Fashion-MNIST's own mean and
@@ -105,7 +119,8 @@ type Embedded struct {
 	// 4×4 coarse patches in 5 steps).
 	Patch int
 
-	onnx string // the ONNX file
+	onnx    string // the ONNX file
+	samples string // the samples' folder under samples/, if not Name
 }
 
 // catalog lists the embedded models, sorted by name.
@@ -119,12 +134,30 @@ var catalog = []Embedded{
 		onnx:        fashionONNX,
 	},
 	{
+		Name:        FashionMNISTViT,
+		Description: "Vision Transformer (torchvision's, 7×7 patches, 4 layers, width 64) trained on Fashion-MNIST (28×28 grayscale clothing images, 10 classes)",
+		Labels:      parseLabels(fashionLabels),
+		Preprocess:  FashionMNIST,
+		Patch:       4,
+		onnx:        fashionViTONNX,
+		samples:     FashionMNIST,
+	},
+	{
 		Name:        MNIST,
 		Description: "VGG-like CNN trained on MNIST (28×28 grayscale handwritten digits, 10 classes)",
 		Labels:      parseLabels(mnistLabels),
 		Preprocess:  MNIST,
 		Patch:       4,
 		onnx:        mnistONNX,
+	},
+	{
+		Name:        MNISTViT,
+		Description: "Vision Transformer (torchvision's, 7×7 patches, 4 layers, width 64) trained on MNIST (28×28 grayscale handwritten digits, 10 classes)",
+		Labels:      parseLabels(mnistLabels),
+		Preprocess:  MNIST,
+		Patch:       4,
+		onnx:        mnistViTONNX,
+		samples:     MNIST,
 	},
 }
 
@@ -163,8 +196,8 @@ func Lookup(name string) (Embedded, error) {
 	return Embedded{}, fmt.Errorf("models: no embedded model %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
-// ONNX returns the model file, ONNX opset 13, with input "input"
-// (N×1×28×28) and output "logits" (N×10). Each call returns a new copy.
+// ONNX returns the model file, ONNX opset 13 (17 for the ViTs), with
+// input "input" (N×1×28×28) and output "logits" (N×10). Each call returns a new copy.
 func (e Embedded) ONNX() []byte { return []byte(e.onnx) }
 
 // Graph decodes the model into a graph for the engine.
@@ -202,7 +235,11 @@ type Sample struct {
 // Samples returns the embedded test images of e's dataset: the first image
 // of each class in the test set, sorted by label.
 func (e Embedded) Samples() ([]Sample, error) {
-	dir := path.Join("samples", e.Name)
+	set := e.samples
+	if set == "" {
+		set = e.Name
+	}
+	dir := path.Join("samples", set)
 	entries, err := samples.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("models: samples of %q: %w", e.Name, err)

@@ -36,7 +36,7 @@ func readReference(t *testing.T) map[string][]referenceSample {
 
 func TestNamesAndLookup(t *testing.T) {
 	names := Names()
-	if want := []string{"fashion-mnist", "mnist"}; !slices.Equal(names, want) {
+	if want := []string{"fashion-mnist", "fashion-mnist-vit", "mnist", "mnist-vit"}; !slices.Equal(names, want) {
 		t.Fatalf("Names() = %v, want %v", names, want)
 	}
 	for _, n := range names {
@@ -44,7 +44,7 @@ func TestNamesAndLookup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Name != n || len(e.Labels) != 10 || e.Preprocess != n || len(e.ONNX()) == 0 {
+		if e.Name != n || len(e.Labels) != 10 || e.Preprocess != strings.TrimSuffix(n, "-vit") || len(e.ONNX()) == 0 {
 			t.Errorf("Lookup(%q) = {Name %q, %d labels, Preprocess %q, %d ONNX bytes}", n, e.Name, len(e.Labels), e.Preprocess, len(e.ONNX()))
 		}
 		e.Labels[0] = "changed"
@@ -57,7 +57,7 @@ func TestNamesAndLookup(t *testing.T) {
 		t.Errorf("fashion-mnist labels %q", fashion.Labels)
 	}
 	_, err := Lookup("vgg16")
-	if err == nil || !strings.Contains(err.Error(), "fashion-mnist, mnist") {
+	if err == nil || !strings.Contains(err.Error(), "fashion-mnist, fashion-mnist-vit, mnist, mnist-vit") {
 		t.Errorf("Lookup(vgg16) error %v does not list the known names", err)
 	}
 	if _, err := (Embedded{Name: "x"}).Graph(); err == nil {

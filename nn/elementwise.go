@@ -249,8 +249,9 @@ func (l *Softmax) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
 	y := tensor.New(x.Shape...)
 	outer, n, inner := l.layout(x.Shape)
-	for o := 0; o < outer; o++ {
-		for k := 0; k < inner; k++ {
+	parallelFor(outer*inner, max(1, (1<<12)/max(n, 1)), func(lo, hi int) {
+		for row := lo; row < hi; row++ {
+			o, k := row/inner, row%inner
 			base := o*n*inner + k
 			m := float32(math.Inf(-1))
 			for i := 0; i < n; i++ {
@@ -266,7 +267,7 @@ func (l *Softmax) Forward(in []*tensor.T) *tensor.T {
 				y.Data[base+i*inner] = float32(float64(y.Data[base+i*inner]) / sum)
 			}
 		}
-	}
+	})
 	return y
 }
 

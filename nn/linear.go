@@ -21,17 +21,18 @@ func (l *Linear) Type() string { return "Linear" }
 // Params returns the weight and bias.
 func (l *Linear) Params() (w, b *tensor.T) { return l.W, l.B }
 
-// OutputShape returns N × Out for an N × In input.
+// OutputShape returns N × Out for an N × In input. As in PyTorch, leading
+// dimensions are kept: … × In maps to … × Out (the tokens of a transformer).
 func (l *Linear) OutputShape(in [][]int) ([]int, error) {
 	if err := wantInputs("Linear", in, 1); err != nil {
 		return nil, err
 	}
 	s := in[0]
-	if len(s) != 2 || s[1] != l.W.Shape[1] {
+	if len(s) < 2 || s[len(s)-1] != l.W.Shape[1] {
 		return nil, shapeErr("Linear", "weight %s needs an N×%d input, got %s",
 			tensor.ShapeString(l.W.Shape), l.W.Shape[1], tensor.ShapeString(s))
 	}
-	return []int{s[0], l.W.Shape[0]}, nil
+	return append(append([]int(nil), s[:len(s)-1]...), l.W.Shape[0]), nil
 }
 
 // Forward computes x·Wᵀ + b, in the precision set by Graph.SetPrecision.
@@ -43,11 +44,13 @@ func (l *Linear) Forward(in []*tensor.T) *tensor.T {
 }
 
 // forwardBF16 is Forward in bfloat16: y = b + x·Wᵀ by the bfloat16 GEMM
-// with Wᵀ packed once. With the bfloat16 kernels a sample's logits do not
-// depend on its batch, as in float32.
+// with Wᵀ packed once, over the last dimension of x (tokens of a
+// transformer are rows like samples). With the bfloat16 kernels a sample's
+// logits do not depend on its batch, as in float32.
 func (l *Linear) forwardBF16(x *tensor.T) *tensor.T {
-	n, in, out := x.Shape[0], l.W.Shape[1], l.W.Shape[0]
-	y := tensor.New(n, out)
+	in, out := l.W.Shape[1], l.W.Shape[0]
+	n := x.Len() / max(in, 1)
+	y := tensor.New(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
 	var beta float32
 	if l.B != nil {
 		for i := 0; i < n; i++ {
@@ -66,8 +69,12 @@ func (l *Linear) Backward(in []*tensor.T, _, gout *tensor.T) []*tensor.T {
 
 // ForwardWith computes x·wᵀ + b (b may be nil).
 func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
-	n, in, out := x.Shape[0], w.Shape[1], w.Shape[0]
-	y := tensor.New(n, out)
+	if x.Dims() > 2 {
+		return linearTokens(x, w, b)
+	}
+	in, out := w.Shape[1], w.Shape[0]
+	n := x.Len() / in
+	y := tensor.New(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
 	if b != nil {
 		for i := 0; i < n; i++ {
 			copy(y.Data[i*out:(i+1)*out], b.Data)
@@ -79,8 +86,12 @@ func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
 
 // BackwardWith computes gy·w, the gradient at the input.
 func (l *Linear) BackwardWith(gy, w *tensor.T, inShape []int) *tensor.T {
-	n, in, out := inShape[0], w.Shape[1], w.Shape[0]
-	gx := tensor.New(n, in)
+	if len(inShape) > 2 {
+		return linearTokensBackward(gy, w, inShape)
+	}
+	in, out := w.Shape[1], w.Shape[0]
+	n := tensor.Size(inShape) / in
+	gx := tensor.New(inShape...)
 	linearBackwardRows(n, in, out, gy.Data, w.Data, gx.Data)
 	return gx
 }

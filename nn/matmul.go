@@ -4,7 +4,7 @@ import (
 	"github.com/xai-go/lrp/tensor"
 )
 
-// MatMul multiplies its input by a constant B of rank ≥ 3, as ONNX MatMul
+// MatMulConst multiplies its input by a constant B of rank ≥ 3, as ONNX MatMul
 // (numpy.matmul) does: over the last two dimensions,
 //
 //	y[..., m, p] = Σ_k x[..., m, k] · B[..., k, p],
@@ -13,29 +13,29 @@ import (
 // broadcast where they are 1. Every leading dimension of B must be 1 or
 // equal to the input's, so that the output keeps the input's leading
 // dimensions. (A matrix B is a Linear layer.)
-type MatMul struct{ B *tensor.T }
+type MatMulConst struct{ B *tensor.T }
 
-// Type returns "MatMul".
-func (*MatMul) Type() string { return "MatMul" }
+// Type returns "MatMulConst" (the product of two activations is MatMul).
+func (*MatMulConst) Type() string { return "MatMulConst" }
 
 // OutputShape checks that B broadcasts to the input and returns
 // x[:-1] with the last dimension B's.
-func (l *MatMul) OutputShape(in [][]int) ([]int, error) {
-	if err := wantInputs("MatMul", in, 1); err != nil {
+func (l *MatMulConst) OutputShape(in [][]int) ([]int, error) {
+	if err := wantInputs("MatMulConst", in, 1); err != nil {
 		return nil, err
 	}
 	x, b := in[0], l.B.Shape
 	if len(b) < 2 || len(x) < len(b) {
-		return nil, shapeErr("MatMul", "input %s has lower rank than the constant %s", tensor.ShapeString(x), tensor.ShapeString(b))
+		return nil, shapeErr("MatMulConst", "input %s has lower rank than the constant %s", tensor.ShapeString(x), tensor.ShapeString(b))
 	}
 	off := len(x) - len(b)
 	for i := 0; i < len(b)-2; i++ {
 		if b[i] != 1 && b[i] != x[off+i] {
-			return nil, shapeErr("MatMul", "constant %s does not broadcast to the input %s", tensor.ShapeString(b), tensor.ShapeString(x))
+			return nil, shapeErr("MatMulConst", "constant %s does not broadcast to the input %s", tensor.ShapeString(b), tensor.ShapeString(x))
 		}
 	}
 	if x[len(x)-1] != b[len(b)-2] {
-		return nil, shapeErr("MatMul", "input %s and constant %s: inner dimensions differ", tensor.ShapeString(x), tensor.ShapeString(b))
+		return nil, shapeErr("MatMulConst", "input %s and constant %s: inner dimensions differ", tensor.ShapeString(x), tensor.ShapeString(b))
 	}
 	out := append([]int(nil), x...)
 	out[len(out)-1] = b[len(b)-1]
@@ -44,7 +44,7 @@ func (l *MatMul) OutputShape(in [][]int) ([]int, error) {
 
 // matrices calls fn(i, j) for every matrix i of the input (leading indices
 // flattened) and the matrix j of B it is multiplied with.
-func (l *MatMul) matrices(x []int, fn func(i, j int)) {
+func (l *MatMulConst) matrices(x []int, fn func(i, j int)) {
 	b := l.B.Shape
 	lead := x[:len(x)-2]
 	off := len(x) - len(b)
@@ -68,7 +68,7 @@ func (l *MatMul) matrices(x []int, fn func(i, j int)) {
 }
 
 // Forward computes x·B per matrix.
-func (l *MatMul) Forward(in []*tensor.T) *tensor.T {
+func (l *MatMulConst) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
 	s, err := l.OutputShape([][]int{x.Shape})
 	if err != nil {
@@ -92,7 +92,7 @@ func (l *MatMul) Forward(in []*tensor.T) *tensor.T {
 }
 
 // Backward computes g·Bᵀ per matrix.
-func (l *MatMul) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
+func (l *MatMulConst) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 	x := in[0]
 	gx := tensor.New(x.Shape...)
 	r := len(x.Shape)

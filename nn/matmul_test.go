@@ -14,7 +14,7 @@ func TestMatMulStack(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	x := randT(r, 2, 3, 4, 5)
 	for _, bs := range [][]int{{1, 3, 5, 6}, {3, 5, 6}, {2, 3, 5, 6}, {1, 1, 5, 6}} {
-		l := &MatMul{B: randT(r, bs...)}
+		l := &MatMulConst{B: randT(r, bs...)}
 		y := l.Forward([]*tensor.T{x})
 		if !tensor.SameShape(y.Shape, []int{2, 3, 4, 6}) {
 			t.Fatalf("B %v: output shape %v", bs, y.Shape)
@@ -54,7 +54,7 @@ func TestMatMulStack(t *testing.T) {
 		}
 	}
 	for _, bs := range [][]int{{2, 2, 5, 6}, {3, 4, 6}, {1, 2, 3, 5, 6}, {3, 6, 6}} {
-		if _, err := (&MatMul{B: tensor.New(bs...)}).OutputShape([][]int{x.Shape}); err == nil {
+		if _, err := (&MatMulConst{B: tensor.New(bs...)}).OutputShape([][]int{x.Shape}); err == nil {
 			t.Errorf("B %v: input %v accepted", bs, x.Shape)
 		}
 	}

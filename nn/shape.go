@@ -94,13 +94,16 @@ func ResolveReshape(in, target []int) ([]int, error) {
 	return out, nil
 }
 
-// Forward returns a reshaped copy of x.
+// Forward returns x with the new shape, sharing x's data (the graph does
+// not recycle memory that two values share): a transformer reshapes every
+// head's queries, keys and values, and copies would double what an
+// explanation keeps.
 func (l *Reshape) Forward(in []*tensor.T) *tensor.T {
 	s, err := l.OutputShape([][]int{in[0].Shape})
 	if err != nil {
 		panic("nn: " + err.Error())
 	}
-	return in[0].Clone().Reshape(s...)
+	return tensor.FromData(in[0].Data, s...)
 }
 
 // Backward reshapes g to the input shape.

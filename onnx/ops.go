@@ -278,7 +278,7 @@ func buildMatMul(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 			return nil, nil, err
 		}
 	}
-	return &nn.MatMul{B: B}, []int{x}, nil
+	return &nn.MatMulConst{B: B}, []int{x}, nil
 }
 
 func buildClip(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
@@ -472,11 +472,20 @@ func buildFlatten(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 func (im *importer) reshapeTarget(x int, target []sym) ([]int, error) {
 	in := im.symShape(x)
 	out := make([]int, len(target))
+	// One batch-dependent dimension that is not copied from the input
+	// (N·heads, N·tokens in attention) is inferred from the size, if no
+	// other dimension is.
+	inferred := slices.ContainsFunc(target, func(t sym) bool { return t == sym{c: -1} })
 	for i, t := range target {
 		switch {
 		case !t.isConst():
 			if i < len(in) && in[i] == t {
 				out[i] = 0
+				continue
+			}
+			if !inferred {
+				inferred = true
+				out[i] = -1
 				continue
 			}
 			return nil, fmt.Errorf("target dimension %d depends on the batch size in a way that is not supported", i)

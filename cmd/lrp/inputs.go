@@ -47,7 +47,7 @@ type modelFlags struct {
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	return &modelFlags{
 		fs:         fs,
-		name:       fs.String("model", "", "model: an embedded one (mnist, fashion-mnist; default mnist), an ONNX file, or a torchvision architecture ("+strings.Join(torchvision.Names(), ", ")+") with --weights"),
+		name:       fs.String("model", "", "model: an embedded one ("+strings.Join(models.Names(), ", ")+"; default mnist), an ONNX file, or a torchvision architecture ("+strings.Join(torchvision.Names(), ", ")+") with --weights"),
 		weights:    fs.String("weights", "", "with a torchvision architecture: a PyTorch state_dict (.pth) or .safetensors file"),
 		randomInit: fs.Bool("random-init", false, "with a torchvision architecture: seeded random weights (--seed), for benchmarks"),
 		numClasses: fs.Int("num-classes", 0, "with a torchvision architecture: classes of a fine-tuned head (checked against the weights)"),

@@ -179,8 +179,8 @@ func describeMethod(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, see
 	if composite == "" {
 		mi.Composite, mi.Rules, mi.RulesFile = *rf.composite, *rf.rules, *rf.rulesFile
 		if mi.Composite == "" && mi.Rules == "" && mi.RulesFile == "" {
-			mi.Composite = lrp.DefaultComposite
-			composite = lrp.DefaultComposite
+			mi.Composite = lrp.DefaultCompositeFor(g)
+			composite = mi.Composite
 		}
 	}
 	if mi.Composite != "" {

@@ -18,7 +18,8 @@ import (
 // N(0, 1/fan_in), biases 0, BatchNorms the identity (weight 1, bias 0,
 // running mean 0, running variance 1) except the last BatchNorm of each
 // ResNet block (bn2, bn3), whose weight is 0.5 so that 16 to 33 residual
-// additions do not blow up the activations. The same seed gives the same
+// additions do not blow up the activations; a ViT's LayerNorms are the
+// identity and its class token and position embedding N(0, 0.02²). The same seed gives the same
 // parameters.
 func RandomInit(name string, numClasses int, seed uint64) (map[string]*tensor.T, error) {
 	ps, err := paramsOf(name, numClasses)
@@ -39,6 +40,10 @@ func RandomInit(name string, numClasses int, seed uint64) (map[string]*tensor.T,
 			std := math.Sqrt(gain / float64(fanIn))
 			for i := range t.Data {
 				t.Data[i] = float32(rng.NormFloat64() * std)
+			}
+		case "embedding": // ViT's class token and position embedding
+			for i := range t.Data {
+				t.Data[i] = float32(rng.NormFloat64() * 0.02)
 			}
 		case "bn.weight", "bn.var":
 			for i := range t.Data {

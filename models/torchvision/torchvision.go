@@ -34,20 +34,22 @@ var archs = map[string]arch{
 	"resnet50":  {resnetBuilder(true, [4]int{3, 4, 6, 3}), "resnet50-0676ba61.pth"},
 	"resnet101": {resnetBuilder(true, [4]int{3, 4, 23, 3}), "resnet101-63fe2227.pth"},
 	"alexnet":   {buildAlexNet, "alexnet-owt-7be5be79.pth"},
+	"vit_b_16":  {vitBuilder(16, 12), "vit_b_16-c867db91.pth"},
+	"vit_b_32":  {vitBuilder(32, 12), "vit_b_32-d86f8d99.pth"},
 }
 
 // names is the order Names returns: VGG, VGG with BatchNorm, ResNet,
-// AlexNet, each by depth.
+// AlexNet, each by depth, then the Vision Transformers.
 var names = []string{
 	"vgg11", "vgg13", "vgg16", "vgg19",
 	"vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
 	"resnet18", "resnet34", "resnet50", "resnet101",
-	"alexnet",
+	"alexnet", "vit_b_16", "vit_b_32",
 }
 
 // Names lists the architectures: vgg11, vgg13, vgg16, vgg19, vgg11_bn,
 // vgg13_bn, vgg16_bn, vgg19_bn, resnet18, resnet34, resnet50, resnet101,
-// alexnet.
+// alexnet, vit_b_16, vit_b_32.
 func Names() []string { return append([]string(nil), names...) }
 
 // Known reports whether name is one of Names.

@@ -51,7 +51,7 @@ func main() {
 		}
 		*mnistDir = d
 	}
-	for _, r := range []struct{ model, dir string }{{models.MNIST, *mnistDir}, {models.FashionMNIST, *fashionDir}} {
+	for _, r := range []struct{ model, dir string }{{models.MNIST, *mnistDir}, {models.MNISTViT, *mnistDir}, {models.FashionMNIST, *fashionDir}, {models.FashionMNISTViT, *fashionDir}} {
 		if r.dir == "" {
 			continue
 		}
