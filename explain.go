@@ -82,6 +82,22 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 	if last := cg.Nodes[cg.Output-1]; last.Type() == "Softmax" {
 		e.out = last.Inputs[0]
 	}
+	// Ranks of the values, for the forms that span the batch dimension
+	// (known when the input shape is declared, as those forms need).
+	var shapes [][]int
+	if cg.InputShape != nil {
+		in := append([]int(nil), cg.InputShape...)
+		for i, d := range in {
+			in[i] = max(d, 1)
+		}
+		shapes, _ = cg.Shapes(in)
+	}
+	rank := func(v int) int {
+		if v < len(shapes) {
+			return len(shapes[v])
+		}
+		return -1
+	}
 	for _, n := range cg.Nodes[:e.out] {
 		switch l := n.Layer.(type) {
 		case *nn.MatMulConst:
@@ -91,6 +107,16 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 			return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for BatchNormalization in training mode (batch statistics)", n.Index, n.Name)
 		case *nn.MaxPoolIndices:
 			return nil, fmt.Errorf("lrp: layer %d %q: no relevance flows through MaxPool's indices", n.Index, n.Name)
+		case *nn.LayerNormStats:
+			return nil, fmt.Errorf("lrp: layer %d %q: no relevance flows through LayerNormalization's mean or 1/σ", n.Index, n.Name)
+		case *nn.LayerNorm:
+			if r := rank(n.Inputs[0]); r > 0 && l.Dims >= r {
+				return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for LayerNorm over the whole batch (axis 0 mixes the samples)", n.Index, n.Name)
+			}
+		case *nn.Gather:
+			if r := rank(n.Inputs[0]); l.Axis == 0 || r > 0 && l.Axis == -r {
+				return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for Gather along the batch dimension", n.Index, n.Name)
+			}
 		case *nn.Binary:
 			if l.Const == nil && (l.Op == nn.OpMul || l.Op == nn.OpDiv) {
 				return nil, fmt.Errorf("lrp: layer %d %q: no relevance rule for %s of two computed values", n.Index, n.Name, l.Op)

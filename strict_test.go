@@ -240,6 +240,10 @@ func TestNoRuleLayersRefused(t *testing.T) {
 		"matmul_4d.onnx":               "no relevance rule for MatMul with a stack of matrices",
 		"maxpool_indices_order0.onnx":  "no relevance flows through MaxPool's indices",
 		"batchnorm_training_out0.onnx": "no relevance rule for BatchNormalization in training mode",
+		"layernorm_axis0_out0.onnx":    "no relevance rule for LayerNorm over the whole batch",
+		"layernorm_axis1_out1.onnx":    "no relevance flows through LayerNormalization's mean or 1/σ",
+		"gather_batch.onnx":            "no relevance rule for Gather along the batch dimension",
+		"gather_batch_scalar.onnx":     "no relevance rule for Gather along the batch dimension",
 	} {
 		g, err := onnx.Load("onnx/testdata/forms/" + file)
 		if err != nil {
@@ -253,5 +257,17 @@ func TestNoRuleLayersRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one containing %q", file, err, want)
 		}
+	}
+	// LayerNorm over trailing dimensions short of the batch keeps its rule.
+	g, err := onnx.Load("onnx/testdata/forms/layernorm_axis1_out0.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lrp.ParseRuleMap("*:epsilon(0.25)", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lrp.NewExplainer(g, m); err != nil {
+		t.Errorf("layernorm_axis1_out0: %v", err)
 	}
 }

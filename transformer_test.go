@@ -284,3 +284,44 @@ func contains(s []int, v int) bool {
 	}
 	return false
 }
+
+// The identity rule on a LayerNorm over the last two dimensions (ONNX axis
+// 1 of a rank-3 input) follows the same slow form, per sample of 3·6
+// elements normalized together.
+func TestIdentityRuleLayerNormTrailingDims(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	gamma := randT(rng, 3, 6)
+	g := &nn.Graph{}
+	g.Add("ln", &nn.LayerNorm{Gamma: gamma, Eps: 1e-5, Dims: 2}, 0)
+	x := randT(rng, 2, 3, 6)
+	vals, r, rin := run(t, g, lrp.IdentityRule(), x, rng)
+	y := vals[1]
+	const d = 18
+	for row := 0; row < 2; row++ {
+		xs := x.Data[row*d : row*d+d]
+		var mu, v, in, out float64
+		for _, a := range xs {
+			mu += float64(a) / d
+		}
+		for _, a := range xs {
+			v += (float64(a) - mu) * (float64(a) - mu) / d
+		}
+		sigma := math.Sqrt(v + 1e-5)
+		gs := make([]float64, d)
+		var gm float64
+		for i := range gs {
+			// stab(y) = y + sign(y)·ε, ε = lrp.Stabilizer (y near 0 here).
+			yi := float64(y.Data[row*d+i])
+			yi += math.Copysign(lrp.Stabilizer, yi)
+			gs[i] = float64(gamma.Data[i]) * float64(r.Data[row*d+i]) / yi / sigma
+			gm += gs[i] / d
+		}
+		for i := range gs {
+			near(t, "R_in", float64(rin[0].Data[row*d+i]), float64(xs[i])*(gs[i]-gm), 1e-3)
+			in += float64(rin[0].Data[row*d+i])
+			out += float64(r.Data[row*d+i])
+		}
+		// Conserved up to what the stabilizer absorbs where y is near 0.
+		near(t, "Σ R per sample", in, out, 1e-3)
+	}
+}

@@ -12,32 +12,61 @@ import (
 // token selection and constants of the class token.
 
 // LayerNorm normalizes over the last dimension, as PyTorch's nn.LayerNorm
-// and ONNX LayerNormalization with axis −1:
+// and ONNX LayerNormalization with axis −1, or over the last Dims
+// dimensions (ONNX's axis = rank − Dims):
 //
 //	y = (x − μ) / σ ⊙ Gamma + Beta,  σ = √(Var(x) + Eps)
 //
-// with μ and Var the mean and (biased) variance of x's last dimension.
+// with μ and Var the mean and (biased) variance over those dimensions.
+// Gamma and Beta hold one value per element of the normalized dimensions
+// (Gamma.Len() = their product, in row-major order); each "row" is then
+// Gamma.Len() consecutive elements. Dims equal to the input's rank
+// normalizes the whole batch together, mixing its samples.
 type LayerNorm struct {
-	Gamma, Beta *tensor.T // D each; Beta may be nil
+	Gamma, Beta *tensor.T // D each (the normalized dimensions); Beta may be nil
 	Eps         float32
+	Dims        int // number of trailing dimensions normalized; 0 means 1
 }
 
 // Type returns "LayerNorm".
 func (*LayerNorm) Type() string { return "LayerNorm" }
 
-// OutputShape checks that the last dimension matches Gamma.
+func (l *LayerNorm) dims() int { return max(l.Dims, 1) }
+
+// OutputShape checks that the normalized dimensions hold Gamma.Len()
+// elements.
 func (l *LayerNorm) OutputShape(in [][]int) ([]int, error) {
 	s, err := oneInputSame("LayerNorm", in)
 	if err != nil {
 		return nil, err
 	}
-	if len(s) == 0 || s[len(s)-1] != l.Gamma.Len() {
-		return nil, shapeErr("LayerNorm", "needs a last dimension of %d, got shape %s", l.Gamma.Len(), tensor.ShapeString(s))
+	k := l.dims()
+	if len(s) < k {
+		return nil, shapeErr("LayerNorm", "normalizes the last %d dimensions, got shape %s", k, tensor.ShapeString(s))
+	}
+	if tensor.Size(s[len(s)-k:]) != l.Gamma.Len() {
+		if k == 1 {
+			return nil, shapeErr("LayerNorm", "needs a last dimension of %d, got shape %s", l.Gamma.Len(), tensor.ShapeString(s))
+		}
+		return nil, shapeErr("LayerNorm", "needs its last %d dimensions to hold %d elements, got shape %s", k, l.Gamma.Len(), tensor.ShapeString(s))
+	}
+	if l.Beta != nil && l.Beta.Len() != l.Gamma.Len() {
+		return nil, shapeErr("LayerNorm", "Beta has %d elements, Gamma %d", l.Beta.Len(), l.Gamma.Len())
 	}
 	return s, nil
 }
 
-// Stats returns, per row of the last dimension, the mean μ and 1/σ.
+// StatsShape is the shape of the mean and 1/σ for input shape s: s with the
+// normalized dimensions set to 1 (ONNX's Mean and InvStdDev outputs).
+func (l *LayerNorm) StatsShape(s []int) []int {
+	out := append([]int(nil), s...)
+	for i := max(len(s)-l.dims(), 0); i < len(s); i++ {
+		out[i] = 1
+	}
+	return out
+}
+
+// Stats returns, per row of the normalized dimensions, the mean μ and 1/σ.
 func (l *LayerNorm) Stats(x *tensor.T) (mean, inv []float64) {
 	d := l.Gamma.Len()
 	rows := x.Len() / d
@@ -101,6 +130,47 @@ func (l *LayerNorm) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 		}
 	}
 	return []*tensor.T{gx}
+}
+
+// LayerNormStats is ONNX LayerNormalization's second or third output: the
+// mean μ (InvStdDev false) or 1/σ (InvStdDev true) of each row of the
+// LayerNorm's normalized dimensions, of shape LayerNorm.StatsShape. No
+// relevance flows through it; Backward returns no gradient.
+type LayerNormStats struct {
+	LayerNorm
+	InvStdDev bool
+}
+
+// Type returns "LayerNormStats".
+func (*LayerNormStats) Type() string { return "LayerNormStats" }
+
+// OutputShape checks the input as LayerNorm does and returns StatsShape.
+func (l *LayerNormStats) OutputShape(in [][]int) ([]int, error) {
+	s, err := l.LayerNorm.OutputShape(in)
+	if err != nil {
+		return nil, err
+	}
+	return l.StatsShape(s), nil
+}
+
+// Forward computes μ or 1/σ per row.
+func (l *LayerNormStats) Forward(in []*tensor.T) *tensor.T {
+	x := in[0]
+	y := tensor.Empty(l.StatsShape(x.Shape)...)
+	mean, inv := l.Stats(x)
+	v := mean
+	if l.InvStdDev {
+		v = inv
+	}
+	for r, m := range v {
+		y.Data[r] = float32(m)
+	}
+	return y
+}
+
+// Backward returns no gradient: no relevance flows through the statistics.
+func (l *LayerNormStats) Backward(in []*tensor.T, _, _ *tensor.T) []*tensor.T {
+	return []*tensor.T{nil}
 }
 
 // GELU is x·Φ(x) = x/2 · (1 + erf(x/√2)), the exact form of PyTorch's

@@ -12,6 +12,7 @@ import (
 func TestTransformerLayerGradients(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	checkGradient(t, r, &LayerNorm{Gamma: randT(r, 6), Beta: randT(r, 6), Eps: 1e-5}, []*tensor.T{randT(r, 2, 3, 6)})
+	checkGradient(t, r, &LayerNorm{Gamma: randT(r, 3, 6), Beta: randT(r, 3, 6), Eps: 1e-5, Dims: 2}, []*tensor.T{randT(r, 2, 3, 6)})
 	checkGradient(t, r, GELU{}, []*tensor.T{randT(r, 4, 5)})
 	checkGradient(t, r, MatMul{}, []*tensor.T{randT(r, 2, 3, 4, 5), randT(r, 2, 3, 5, 2)})
 	checkGradient(t, r, MatMul{}, []*tensor.T{randT(r, 4, 5), randT(r, 5, 3)})
@@ -126,6 +127,10 @@ func TestTransformerShapeErrors(t *testing.T) {
 		{&Slice{Axes: []int{1}, Starts: []int{0}, Ends: []int{2}, Steps: []int{-1}}, [][]int{{2, 3}}},
 		{&Slice{Axes: []int{1}, Starts: []int{3}, Ends: []int{9}, Steps: []int{1}}, [][]int{{2, 3}}},
 		{&LayerNorm{Gamma: tensor.New(4)}, [][]int{{2, 5}}},
+		{&LayerNorm{Gamma: tensor.New(4), Dims: 3}, [][]int{{2, 4}}},
+		{&LayerNorm{Gamma: tensor.New(6), Dims: 2}, [][]int{{2, 3, 4}}},
+		{&LayerNorm{Gamma: tensor.New(4), Beta: tensor.New(3)}, [][]int{{2, 4}}},
+		{&LayerNormStats{LayerNorm: LayerNorm{Gamma: tensor.New(4), Dims: 2}}, [][]int{{2, 5}}},
 		{&BatchConst{Const: tensor.New(1, 3), Shape: []int{0, 2}, Scale: []int{1, 0}}, [][]int{{2, 3}}},
 	} {
 		if _, err := c.l.OutputShape(c.in); err == nil {

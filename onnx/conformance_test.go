@@ -30,20 +30,7 @@ const conformanceTol = 1e-4
 // unsupportedForms are the image-batch cases of listed operators that use
 // a form of the operator the README lists as unsupported, with the text
 // their error must contain.
-var unsupportedForms = map[string]string{
-	// LayerNormalization over more than the last dimension, and its Mean
-	// and InvStdDev outputs; Gather along the batch dimension.
-	"test_layer_normalization_4d_axis0":           "only normalization over the last dimension is supported",
-	"test_layer_normalization_4d_axis1":           "only normalization over the last dimension is supported",
-	"test_layer_normalization_4d_axis2":           "only normalization over the last dimension is supported",
-	"test_layer_normalization_4d_axis_negative_2": "only normalization over the last dimension is supported",
-	"test_layer_normalization_4d_axis_negative_3": "only normalization over the last dimension is supported",
-	"test_layer_normalization_4d_axis_negative_4": "only normalization over the last dimension is supported",
-	"test_layer_normalization_4d_axis3":           `graph output "Mean"`,
-	"test_layer_normalization_4d_axis_negative_1": `graph output "Mean"`,
-	"test_layer_normalization_default_axis":       `graph output "Mean"`,
-	"test_gather_0":                               "gathering along the batch dimension is not supported",
-}
+var unsupportedForms = map[string]string{}
 
 type conformanceCase struct {
 	dir        string

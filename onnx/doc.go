@@ -15,15 +15,17 @@
 //
 // Flatten with an axis other than 1, Squeeze or Unsqueeze of dimension 0,
 // MatMul with a stack of matrices whose first dimension is not 1,
-// MaxPool's Indices output (which counts the samples before each one) and
-// BatchNormalization with training_mode 1 (batch statistics) make
+// MaxPool's Indices output (which counts the samples before each one),
+// BatchNormalization with training_mode 1 (batch statistics),
+// LayerNormalization with axis 0 and Gather along dimension 0 make
 // a sample's result depend on the rest of its batch. A model with any of
 // them is imported with its declared batch size fixed in the graph's
 // InputShape, so that running it on another batch size is refused rather
 // than answered differently; with a free batch dimension it is refused.
 // A node output other than the first is imported only where something reads
 // it (MaxPool's Indices, as float32 indices exact below 2²⁴;
-// training-mode BatchNormalization's running mean and variance).
+// training-mode BatchNormalization's running mean and variance;
+// LayerNormalization's Mean and InvStdDev).
 //
 // # Layer names
 //

@@ -275,10 +275,12 @@ func (im *importer) finish(gr *onnxpb.Graph) (*nn.Graph, error) {
 }
 
 // extraOutputs build the layer of a node's output k ≥ 1 (MaxPool's
-// Indices) from the node and the value ids of its main layer's inputs.
+// Indices, LayerNormalization's Mean and InvStdDev) from the node and the
+// value ids of its main layer's inputs.
 var extraOutputs = map[string]func(im *importer, n *onnxpb.Node, k int, inputs []int) (nn.Layer, error){
 	"MaxPool":            buildMaxPoolIndices,
 	"BatchNormalization": buildBatchNormOutput,
+	"LayerNormalization": buildLayerNormStats,
 }
 
 // extraOutput adds the layer computing output k of node n, which some node

@@ -32,10 +32,25 @@ func buildLayerNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rank := len(im.shapes[0][x])
-	if a := attrInt(n, "axis", -1); a != -1 && a != int64(rank-1) {
-		return nil, nil, fmt.Errorf("axis %d: only normalization over the last dimension is supported", a)
+	shape := im.shapes[0][x]
+	rank := len(shape)
+	a := attrInt(n, "axis", -1)
+	if a < -int64(rank) || a >= int64(rank) {
+		return nil, nil, fmt.Errorf("axis %d out of range for rank %d", a, rank)
 	}
+	if a < 0 {
+		a += int64(rank)
+	}
+	if a == 0 {
+		// The mean and variance are taken over the whole batch.
+		if err := im.coupled("LayerNormalization with axis 0"); err != nil {
+			return nil, nil, err
+		}
+	}
+	if st := attrInt(n, "stash_type", 1); st != 1 {
+		return nil, nil, fmt.Errorf("stash_type %d: only 1 (float) is supported", st)
+	}
+	norm := shape[a:]
 	var ps [2]*tensor.T
 	for i := range ps {
 		v, err := im.constInput(n, i+1)
@@ -51,11 +66,27 @@ func buildLayerNorm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 		if ps[i], err = floatConst(v, "parameter"); err != nil {
 			return nil, nil, err
 		}
-		if ps[i].Dims() != 1 || ps[i].Len() != im.shapes[0][x][rank-1] {
-			return nil, nil, fmt.Errorf("parameter %d of shape %v does not fit input %s", i+1, v.shape, tensor.ShapeString(im.shapes[0][x]))
+		// Scale and bias have the normalized dimensions' shape (leading
+		// 1s allowed); broadcasting along them is not supported.
+		ok := ps[i].Dims() <= len(norm) && ps[i].Len() == tensor.Size(norm)
+		for k := 1; ok && k <= ps[i].Dims(); k++ {
+			ok = ps[i].Shape[ps[i].Dims()-k] == norm[len(norm)-k]
+		}
+		if !ok {
+			return nil, nil, fmt.Errorf("parameter %d of shape %v does not fit the normalized dimensions %s of input %s (broadcasting is not supported)", i+1, v.shape, tensor.ShapeString(norm), tensor.ShapeString(shape))
 		}
 	}
-	return &nn.LayerNorm{Gamma: ps[0], Beta: ps[1], Eps: attrFloat(n, "epsilon", 1e-5)}, []int{x}, nil
+	return &nn.LayerNorm{Gamma: ps[0], Beta: ps[1], Eps: attrFloat(n, "epsilon", 1e-5), Dims: rank - int(a)}, []int{x}, nil
+}
+
+// buildLayerNormStats builds LayerNormalization's Mean (k = 1) or
+// InvStdDev (k = 2) output from the main layer, which was just added.
+func buildLayerNormStats(im *importer, n *onnxpb.Node, k int, inputs []int) (nn.Layer, error) {
+	if k != 1 && k != 2 {
+		return nil, fmt.Errorf("output %d is not defined", k)
+	}
+	l := im.g.Nodes[len(im.g.Nodes)-1].Layer.(*nn.LayerNorm)
+	return &nn.LayerNormStats{LayerNorm: *l, InvStdDev: k == 2}, nil
 }
 
 func buildGelu(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
@@ -160,7 +191,10 @@ func buildGather(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	}
 	axis := int(attrInt(n, "axis", 0))
 	if axis == 0 || axis == -len(im.shapes[0][x]) {
-		return nil, nil, fmt.Errorf("gathering along the batch dimension is not supported")
+		// The output's samples are chosen by position in the batch.
+		if err := im.coupled("Gather along dimension 0"); err != nil {
+			return nil, nil, err
+		}
 	}
 	return &nn.Gather{Axis: axis, Indices: idx, Scalar: len(v.shape) == 0}, []int{x}, nil
 }

@@ -177,6 +177,7 @@ def main():
                                          [2, 3, 7, 8], [2, 3, 14, 8], 11), "reflect padding")
 
     batch_coupled()
+    layer_norm_gather()
 
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump({"generator": "onnx/testdata/gen_forms.py", "torch": torch.__version__, "onnx": onnx.__version__,
@@ -237,6 +238,46 @@ def batch_coupled():
            "BatchNormalization with training_mode 1 mixes the samples")
     refuse("maxpool_indices_free", model("p", [n], {}, ["N", 3, 7, 8], ["N", 3, 4, 4], 12, TensorProto.INT64),
            "MaxPool's Indices output mixes the samples")
+
+
+def layer_norm_gather():
+    """LayerNormalization over the trailing dimensions from axis (axis 0 normalizes the whole batch
+    together: batch-coupled), its Mean and InvStdDev outputs, and Gather along the batch
+    (batch-coupled). The expected outputs come from F.layer_norm with normalized_shape
+    x.shape[axis:], torch's mean and biased variance over those dimensions, and indexing."""
+    x = rand(2, 3, 7, 8)
+    xd = t64(x)
+    for axis in [0, 1, 2, -2, 3]:
+        a = axis % 4
+        norm = list(x.shape[a:])
+        sc, bi = rand(*norm), rand(*norm)
+        want = F.layer_norm(xd, norm, t64(sc), t64(bi), eps=1e-3)
+        dims = tuple(range(a, 4))
+        mean = xd.mean(dim=dims, keepdim=True)
+        inv = 1 / torch.sqrt(xd.var(dim=dims, unbiased=False, keepdim=True) + 1e-3)
+        stats = list(x.shape[:a]) + [1] * (4 - a)
+        tag = f"{axis}".replace("-", "neg")
+        for k, (outs, shape, y) in enumerate([(["y"], list(x.shape), want), (["z", "y"], stats, mean),
+                                              (["z", "m", "y"], stats, inv)]):
+            n = helper.make_node("LayerNormalization", ["x", "sc", "bi"], outs, axis=axis, epsilon=1e-3)
+            save(f"layernorm_axis{tag}_out{k}", model("l", [n], {"sc": sc, "bi": bi}, [2, 3, 7, 8], shape, 17), x, y)
+    sc = rand(2, 3, 7, 8)
+    n = helper.make_node("LayerNormalization", ["x", "sc"], ["y"], axis=0)
+    refuse("layernorm_axis0_free", model("l", [n], {"sc": sc}, ["N", 3, 7, 8], ["N", 3, 7, 8], 17),
+           "LayerNormalization with axis 0 mixes the samples")
+    sc = rand(8)
+    n = helper.make_node("LayerNormalization", ["x", "sc"], ["y"], axis=2)
+    refuse("layernorm_scale_broadcast", model("l", [n], {"sc": sc}, [2, 3, 7, 8], [2, 3, 7, 8], 17),
+           "broadcasting is not supported")
+
+    idx = np.array([1, 0, 1], np.int64)
+    n = helper.make_node("Gather", ["x", "i"], ["y"], axis=0)
+    save("gather_batch", model("g", [n], {"i": idx}, [2, 3, 7, 8], [3, 3, 7, 8], 13), x, xd[torch.from_numpy(idx)])
+    n = helper.make_node("Gather", ["x", "i"], ["y"], axis=0)
+    save("gather_batch_scalar", model("g", [n], {"i": np.array(-1, np.int64)}, [2, 3, 7, 8], [3, 7, 8], 13), x,
+         xd[-1])
+    refuse("gather_batch_free", model("g", [n], {"i": idx}, ["N", 3, 7, 8], [3, 3, 7, 8], 13),
+           "Gather along dimension 0 mixes the samples")
 
 
 if __name__ == "__main__":
