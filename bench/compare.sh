@@ -8,6 +8,9 @@
 #
 #   bench/compare.sh [MODEL_DIR] [ROUNDS]
 #
+# Zennit 0.5.1 is the version that runs with Debian's torch 1.13 (later
+# ones call register_forward_pre_hook(with_kwargs=), which torch 1.13 lacks).
+#
 # MODEL_DIR holds vgg16.onnx and resnet50.onnx (exported by this script
 # from torchvision with random weights if missing; ~650 MB).
 set -euo pipefail
@@ -31,6 +34,8 @@ configs="vgg16:1:forward vgg16:8:forward resnet50:1:forward resnet50:8:forward"
 if [ -n "${ZENNIT_SRC:-}" ] && [ $have_torch = 1 ]; then
 	configs="$configs vgg16:1:explain vgg16:8:explain resnet50:1:explain"
 fi
+# CONFIGS="vgg16:1:explain ..." runs only those (MODEL:BATCH:forward|explain).
+configs=${CONFIGS:-$configs}
 printf "%-22s %12s %12s %22s\n" config "lrp s/call" "torch s/call" "ratio median (min-max)"
 for c in $configs; do
 	IFS=: read -r m b mode <<<"$c"
