@@ -111,22 +111,6 @@ type Result struct {
 	PerturbTime, ForwardTime time.Duration
 }
 
-// check validates the input, relevance and configuration and fills
-// defaults.
-func (c *Config) check(x, r *tensor.T) (m int, err error) {
-	if x.Dims() != 4 {
-		return 0, fmt.Errorf("eval: input must be N×C×H×W, got %s", tensor.ShapeString(x.Shape))
-	}
-	if !tensor.SameShape(x.Shape, r.Shape) {
-		return 0, fmt.Errorf("eval: relevance shape %s does not match input %s", tensor.ShapeString(r.Shape), tensor.ShapeString(x.Shape))
-	}
-	h, w := x.Shape[2], x.Shape[3]
-	if h != w {
-		return 0, fmt.Errorf("eval: pixel flipping needs square inputs, got %dx%d", h, w)
-	}
-	return c.resolve(w)
-}
-
 // Validate checks the configuration for square inputs of the given side
 // length as Run does, without running anything: a caller can refuse bad
 // settings before it writes any output. Zero fields stand for their
@@ -219,38 +203,16 @@ type item struct {
 // records the logit of each image's target class after every step. The
 // logits are the graph's output (a final Softmax is skipped).
 func Run(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*Result, error) {
-	m, err := cfg.check(x, r)
+	if r == nil {
+		return nil, fmt.Errorf("eval: pixel flipping needs a relevance")
+	}
+	s, err := newScorer(g, x, r, targets, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := g.CheckInput(x.Shape); err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
-	}
+	// The scorer resolved the defaults and chose the graph that scores.
+	cfg, m, out, scoring := s.cfg, s.m, s.out, s.g
 	n := x.Shape[0]
-	if len(targets) != n {
-		return nil, fmt.Errorf("eval: %d targets for %d inputs", len(targets), n)
-	}
-	out := g.Output
-	if last := g.Nodes[out-1]; last.Type() == "Softmax" {
-		out = last.Inputs[0]
-	}
-	shapes, err := g.Shapes(x.Shape)
-	if err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
-	}
-	classes := tensor.Size(shapes[out]) / n
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = autoBatch(shapes, n)
-	}
-	for _, t := range targets {
-		if t < 0 || t >= classes {
-			return nil, fmt.Errorf("eval: target class %d out of range: the model has %d classes", t, classes)
-		}
-	}
-	scoring := g
-	if cfg.Scorer != nil {
-		scoring = cfg.Scorer
-	}
 	S := cfg.Steps
 	res := &Result{Config: cfg, Flips: FlipsPerStep(m)[:S+1], Scores: make([][]float64, n)}
 	for i := range res.Scores {

@@ -33,7 +33,7 @@ func newScorer(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*scorer,
 	}
 	h, w := x.Shape[2], x.Shape[3]
 	if h != w {
-		return nil, fmt.Errorf("eval: metrics need square inputs, got %dx%d", h, w)
+		return nil, fmt.Errorf("eval: pixel flipping and the metrics need square inputs, got %dx%d", h, w)
 	}
 	m, err := cfg.resolve(w)
 	if err != nil {
