@@ -69,6 +69,11 @@ var flagDomains = map[string]flagDomain{
 	"gamma":       floatIn(0, math.MaxFloat32, "a finite number ≥ 0"),
 	"num-classes": intIn(1, math.MaxInt32, "an integer ≥ 1"),
 	"radius":      floatIn(-math.MaxFloat64, math.MaxFloat64, "a finite number"),
+	"batch-size":  intIn(1, math.MaxInt32, "at least 1"),
+	"limit":       intIn(1, math.MaxInt32, "at least 1 (leave it out to use every image)"),
+	"patch":       intIn(1, math.MaxInt32, "at least 1"),
+	"steps":       intIn(1, math.MaxInt32, "at least 1"),
+	"max-batch":   intIn(1, math.MaxInt32, "at least 1"),
 	"low":         boundDomain,
 	"high":        boundDomain,
 }
@@ -100,18 +105,11 @@ func checkFlags(fs *flag.FlagSet) error {
 	return nil
 }
 
-// isGiven reports whether the flag name was set on the command line.
-func isGiven(fs *flag.FlagSet, name string) bool {
-	found := false
-	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
-	return found
-}
-
 // checkTarget checks --target against the model's number of classes,
 // before any work is done. Models whose output size is not known without
 // an input are checked later by the library.
 func checkTarget(fs *flag.FlagSet, g *nn.Graph, target int) error {
-	if !isGiven(fs, "target") || g.InputShape == nil {
+	if !given(fs, "target") || g.InputShape == nil {
 		return nil
 	}
 	in := append([]int(nil), g.InputShape...)

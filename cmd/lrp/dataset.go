@@ -40,9 +40,6 @@ func (f *datasetFlags) open(preprocess string, emb *models.Embedded) (*dataset, 
 	if err != nil {
 		return nil, err
 	}
-	if *f.batch < 1 {
-		return nil, fmt.Errorf("--batch-size %d: must be at least 1", *f.batch)
-	}
 	items, err := data.List(*f.path, opt)
 	if err != nil {
 		return nil, err

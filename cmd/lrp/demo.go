@@ -11,6 +11,7 @@ import (
 
 	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/eval"
+	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/models"
 	"github.com/xai-go/lrp/viz"
 )
@@ -53,7 +54,7 @@ func runDemo(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(*out, "results.json"), append(b, '\n')); err != nil {
+	if err := outfile.Write(filepath.Join(*out, "results.json"), append(b, '\n')); err != nil {
 		return err
 	}
 	var html bytes.Buffer
@@ -61,7 +62,7 @@ func runDemo(args []string, stdout io.Writer) error {
 		return err
 	}
 	path := filepath.Join(*out, "report.html")
-	if err := writeFileAtomic(path, html.Bytes()); err != nil {
+	if err := outfile.Write(path, html.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nOpen %s (heatmaps in %s/*/heatmaps, curves in %s/*/curves.png, numbers in %s/results.json)\n",

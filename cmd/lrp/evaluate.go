@@ -14,6 +14,7 @@ import (
 	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/eval"
+	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 	"github.com/xai-go/lrp/viz"
@@ -177,6 +178,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		return err
 	}
 	ecfg.Scorer = ef.scorer(g)
+	ecfg.Mean, ecfg.Std = mean, std
 	patch, mode := ecfg.Patch, ecfg.Mode
 	list := *methods
 	if list == "" {
@@ -218,10 +220,6 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			return err
 		}
 		methodOpt = opt
-		list := *methods
-		if list == "" {
-			list = *method
-		}
 		for _, m := range strings.Split(list, ",") {
 			m = strings.TrimSpace(m)
 			a, err := lrp.NewAttributor(m, g, opt)
@@ -290,7 +288,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			}
 			for _, o := range orderList {
 				cfg := ecfg
-				cfg.Order, cfg.Mean, cfg.Std = o, mean, std
+				cfg.Order = o
 				cfg.KeepInputs = *saveSteps != "" || (*figures != "" && offset < 4)
 				cfg.Shared = shared[key]
 				r, err := eval.Run(g, in.x, a.rel, a.targets, cfg)
@@ -319,9 +317,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 				ac.targets = append(ac.targets, a.targets...)
 			}
 			if len(metricList) > 0 {
-				cfg := ecfg
-				cfg.Mean, cfg.Std = mean, std
-				vals, secs, mprt, err := computeMetrics(metricList, g, in.x, a.rel, a.targets, cfg, attributorOf[a.name], a.name, methodOpt, *df.batch)
+				vals, secs, mprt, err := computeMetrics(metricList, g, in.x, a.rel, a.targets, ecfg, attributorOf[a.name], a.name, methodOpt, *df.batch)
 				if err != nil {
 					return fmt.Errorf("%s: %w", a.name, err)
 				}
@@ -432,7 +428,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*out, append(b, '\n')); err != nil {
+	if err := outfile.Write(*out, append(b, '\n')); err != nil {
 		return err
 	}
 	if *figures != "" && figErr == nil {

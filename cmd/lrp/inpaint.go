@@ -47,7 +47,7 @@ func runInpaint(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := checkWritable(*out); err != nil {
+	if err := outfile.Check(*out); err != nil {
 		return err
 	}
 

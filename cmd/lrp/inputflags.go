@@ -58,15 +58,9 @@ func given(fs *flag.FlagSet, name string) bool {
 }
 
 // check validates the input flags after parsing, given the image
-// arguments: values outside their domain and flags that do not apply to
-// the chosen input are errors naming the flag.
+// arguments: flags that do not apply to the chosen input are errors naming
+// the flag (values outside their domain are refused by parse, flagDomains).
 func (f *datasetFlags) check(images []string) error {
-	if *f.batch < 1 {
-		return fmt.Errorf("--batch-size %d: must be at least 1", *f.batch)
-	}
-	if given(f.fs, "limit") && *f.limit < 1 {
-		return fmt.Errorf("--limit %d: must be at least 1 (leave it out to use every image)", *f.limit)
-	}
 	sources := 0
 	for _, ok := range []bool{*f.path != "", *f.input != "", len(images) > 0} {
 		if ok {
@@ -241,14 +235,6 @@ func (f *evalFlags) metricList() ([]eval.Metric, error) {
 // check validates the evaluation flags that do not depend on the input
 // and returns the perturbation mode and the orders.
 func (f *evalFlags) check() (eval.Mode, []eval.Order, error) {
-	for _, c := range []struct {
-		name string
-		v    int
-	}{{"patch", *f.patch}, {"steps", *f.steps}, {"max-batch", *f.maxBatch}} {
-		if given(f.fs, c.name) && c.v < 1 {
-			return "", nil, fmt.Errorf("--%s %d: must be at least 1", c.name, c.v)
-		}
-	}
 	if _, err := nn.ParsePrecision(*f.precision); err != nil {
 		return "", nil, fmt.Errorf("--precision %s: want fp32 or bf16", *f.precision)
 	}

@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/xai-go/lrp"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
@@ -35,13 +35,6 @@ func exitCode(err error) int {
 	}
 	return 2
 }
-
-// checkWritable fails early if path cannot be written (see outfile.Check):
-// it runs before any work starts and leaves nothing behind.
-func checkWritable(path string) error { return outfile.Check(path) }
-
-// writeFileAtomic writes b to path through internal/outfile.
-func writeFileAtomic(path string, b []byte) error { return outfile.Write(path, b) }
 
 // checkOutputs checks, before any work, every output file and directory a
 // command will write; empty names are flags not given.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/models"
 	"github.com/xai-go/lrp/models/torchvision"
 	"io"
@@ -101,7 +102,7 @@ func runPredict(args []string, stdout io.Writer) error {
 		return fmt.Errorf("--precision: %w", err)
 	}
 	if *out != "" {
-		if err := checkWritable(*out); err != nil {
+		if err := outfile.Check(*out); err != nil {
 			return err
 		}
 	}

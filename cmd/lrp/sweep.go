@@ -11,6 +11,7 @@ import (
 
 	"github.com/xai-go/lrp"
 	"github.com/xai-go/lrp/data"
+	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/models"
 	"github.com/xai-go/lrp/models/torchvision"
 	"github.com/xai-go/lrp/nn"
@@ -365,7 +366,7 @@ func summarize(stdout io.Writer, out string, dirs []string, byClass bool) error 
 		return err
 	}
 	table := filepath.Join(out, "table.csv")
-	if err := writeFileAtomic(table, b.Bytes()); err != nil {
+	if err := outfile.Write(table, b.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d grid points × %d images; table: %s\n", len(t.Rows), t.Rows[0].Images, table)
@@ -384,7 +385,7 @@ func summarize(stdout io.Writer, out string, dirs []string, byClass bool) error 
 		return err
 	}
 	table = filepath.Join(out, "table-by-class.csv")
-	if err := writeFileAtomic(table, b.Bytes()); err != nil {
+	if err := outfile.Write(table, b.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d classes; table: %s\n", len(classes), table)

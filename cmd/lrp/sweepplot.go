@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/sweep"
 	"github.com/xai-go/lrp/viz"
 )
@@ -124,7 +125,7 @@ func summarizeMetrics(stdout io.Writer, t *sweep.Table, out string) error {
 		return err
 	}
 	path := filepath.Join(out, "agreement.csv")
-	if err := writeFileAtomic(path, b.Bytes()); err != nil {
+	if err := outfile.Write(path, b.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Kendall τ between the metrics' rankings of the grid points: %s\n", path)
