@@ -81,8 +81,18 @@ func (f *ruleFlags) params(pre *data.Preprocess, inShape []int) (lrp.Params, err
 	return p, nil
 }
 
-// ruleMap builds the rule map the flags ask for (nil if none was given).
+// ruleMap builds the rule map the flags ask for (nil if none was given),
+// box bounds the flags do not give coming from the preprocessing pre.
 func (f *ruleFlags) ruleMap(g *nn.Graph, pre *data.Preprocess, inShape []int) (*lrp.RuleMap, error) {
+	p, err := f.params(pre, inShape)
+	if err != nil {
+		return nil, err
+	}
+	return f.ruleMapWith(g, p)
+}
+
+// ruleMapWith is ruleMap with the composite parameters already read.
+func (f *ruleFlags) ruleMapWith(g *nn.Graph, p lrp.Params) (*lrp.RuleMap, error) {
 	given := 0
 	for _, s := range []string{*f.composite, *f.rules, *f.rulesFile} {
 		if s != "" {
@@ -96,7 +106,7 @@ func (f *ruleFlags) ruleMap(g *nn.Graph, pre *data.Preprocess, inShape []int) (*
 		// Negative values are refused by checkFlags: ≥ 0 means given.
 		return nil, fmt.Errorf("--epsilon and --gamma set a composite's parameters (--composite NAME, default %s): write the values into the rule map instead", lrp.DefaultComposite)
 	}
-	m, err := f.build(g, pre, inShape)
+	m, err := f.build(g, p)
 	if err != nil || m == nil {
 		return m, err
 	}
@@ -104,7 +114,9 @@ func (f *ruleFlags) ruleMap(g *nn.Graph, pre *data.Preprocess, inShape []int) (*
 	return m, nil
 }
 
-func (f *ruleFlags) build(g *nn.Graph, pre *data.Preprocess, inShape []int) (*lrp.RuleMap, error) {
+// build builds the rule map of --rules, --rules-file or --composite with
+// the parameters p (nil if none of them was given).
+func (f *ruleFlags) build(g *nn.Graph, p lrp.Params) (*lrp.RuleMap, error) {
 	switch {
 	case *f.rules != "":
 		return lrp.ParseRuleMap(*f.rules, tensor.LoadNpyData)
@@ -115,10 +127,6 @@ func (f *ruleFlags) build(g *nn.Graph, pre *data.Preprocess, inShape []int) (*lr
 		if err != nil {
 			return nil, err
 		}
-		p, err := f.params(pre, inShape)
-		if err != nil {
-			return nil, err
-		}
 		return c.Build(g, p)
 	}
 	return nil, nil
@@ -126,14 +134,15 @@ func (f *ruleFlags) build(g *nn.Graph, pre *data.Preprocess, inShape []int) (*lr
 
 // methodOptions returns the options of lrp.NewAttributor the flags set:
 // the rule map (nil: lrp uses lrp.DefaultComposite), the composite
-// parameters for it and for lrp:NAME, and the seed.
+// parameters for it and for lrp:NAME (read once: bound files are loaded
+// once), and the seed.
 func (f *ruleFlags) methodOptions(g *nn.Graph, pre *data.Preprocess, inShape []int, seed uint64) (lrp.MethodOptions, error) {
 	opt := lrp.MethodOptions{Seed: seed, Cache: &lrp.ParamCache{}}
 	var err error
-	if opt.Rules, err = f.ruleMap(g, pre, inShape); err != nil {
+	if opt.Params, err = f.params(pre, inShape); err != nil {
 		return opt, err
 	}
-	if opt.Params, err = f.params(pre, inShape); err != nil {
+	if opt.Rules, err = f.ruleMapWith(g, opt.Params); err != nil {
 		return opt, err
 	}
 	return opt, nil

@@ -205,7 +205,11 @@ func describeMethod(method string, g *nn.Graph, rf *ruleFlags, in *inputSet, see
 		empty := ""
 		flags.composite, flags.rules, flags.rulesFile = &composite, &empty, &empty
 	}
-	m, err := flags.build(g, in.pre, in.x.Shape)
+	p, err := flags.params(in.pre, in.x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	m, err := flags.build(g, p)
 	if err != nil {
 		return nil, err
 	}
