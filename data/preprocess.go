@@ -152,13 +152,20 @@ func (p Preprocess) Validate() error {
 
 // meanStd returns Mean[c] and Std[c] as float32 (0 and 1 when empty).
 func (p Preprocess) meanStd(c int) (float32, float32) {
+	m, s := p.channelMeanStd(c)
+	return float32(m), float32(s)
+}
+
+// channelMeanStd returns channel c's mean and std: Mean[c] and Std[c],
+// the single values for every channel, or 0 and 1 when p has none.
+func (p Preprocess) channelMeanStd(c int) (float64, float64) {
 	switch len(p.Mean) {
 	case 0:
 		return 0, 1
 	case 1:
-		return float32(p.Mean[0]), float32(p.Std[0])
+		return p.Mean[0], p.Std[0]
 	}
-	return float32(p.Mean[c]), float32(p.Std[c])
+	return p.Mean[c], p.Std[c]
 }
 
 // Apply preprocesses img and returns a new 1×C×Height×Width tensor.
@@ -425,14 +432,7 @@ func (p Preprocess) MeanStd(channels int) (mean, std []float64, err error) {
 	}
 	mean, std = make([]float64, channels), make([]float64, channels)
 	for c := range mean {
-		switch len(p.Mean) {
-		case 0:
-			mean[c], std[c] = 0, 1
-		case 1:
-			mean[c], std[c] = p.Mean[0], p.Std[0]
-		default:
-			mean[c], std[c] = p.Mean[c], p.Std[c]
-		}
+		mean[c], std[c] = p.channelMeanStd(c)
 	}
 	return mean, std, nil
 }

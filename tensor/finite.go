@@ -19,9 +19,9 @@ func FirstNonFinite(v []float32) int {
 	return -1
 }
 
-// IndexString formats the row-major flat index i of an array of the given
+// indexString formats the row-major flat index i of an array of the given
 // shape as its multi-index, e.g. "[0 0 3 4]".
-func IndexString(shape []int, i int) string {
+func indexString(shape []int, i int) string {
 	idx := make([]string, len(shape))
 	for k := len(shape) - 1; k >= 0; k-- {
 		if shape[k] > 0 {
@@ -48,5 +48,5 @@ func CheckFinite(t *T) error {
 	} else if math.IsInf(float64(v), -1) {
 		what = "-Inf"
 	}
-	return fmt.Errorf("element %s is %s: values must be finite", IndexString(t.Shape, i), what)
+	return fmt.Errorf("element %s is %s: values must be finite", indexString(t.Shape, i), what)
 }

@@ -172,21 +172,17 @@ func halfToFloat32(h uint16) float32 {
 // an error, not a large allocation. ReadNpy reads nothing past the array's
 // data. Errors start with "npy: ".
 func ReadNpy(r io.Reader) (*T, error) {
-	t, err := readNpy(r)
+	t, err := readNpy(r, false)
 	if err != nil {
 		return nil, fmt.Errorf("npy: %w", err)
 	}
 	return t, nil
 }
 
-func readNpy(r io.Reader) (*T, error) {
-	return readNpyAs(r, false)
-}
-
-// readNpyAs reads an array; with data set, only floating-point dtypes are
+// readNpy reads an array; with data set, only floating-point dtypes are
 // accepted, float64 values beyond float32's range are an error, and so is
 // any NaN or ±Inf.
-func readNpyAs(r io.Reader, data bool) (*T, error) {
+func readNpy(r io.Reader, data bool) (*T, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return nil, npyError("reading magic: %w", eofIsUnexpected(err))
@@ -424,13 +420,17 @@ func npyPrelude(major byte, header string) []byte {
 }
 
 // LoadNpy reads the .npy file at path; see ReadNpy.
-func LoadNpy(path string) (*T, error) {
+func LoadNpy(path string) (*T, error) { return loadNpy(path, false) }
+
+// loadNpy reads the .npy file at path, as data (see LoadNpyData) if data
+// is set.
+func loadNpy(path string, data bool) (*T, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("npy: %w", err)
 	}
 	defer f.Close()
-	t, err := readNpy(bufio.NewReaderSize(f, npyChunk))
+	t, err := readNpy(bufio.NewReaderSize(f, npyChunk), data)
 	if err != nil {
 		return nil, fmt.Errorf("npy: %s: %w", path, err)
 	}
@@ -450,18 +450,7 @@ func LoadNpy(path string) (*T, error) {
 //     ±Inf by its index.
 //
 // Errors start with "npy: " and name the file.
-func LoadNpyData(path string) (*T, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("npy: %w", err)
-	}
-	defer f.Close()
-	t, err := readNpyAs(bufio.NewReaderSize(f, npyChunk), true)
-	if err != nil {
-		return nil, fmt.Errorf("npy: %s: %w", path, err)
-	}
-	return t, nil
-}
+func LoadNpyData(path string) (*T, error) { return loadNpy(path, true) }
 
 // SaveNpy writes t to the file at path in .npy format; see WriteNpy. It
 // writes through internal/outfile: a temporary file in the same directory

@@ -86,13 +86,8 @@ func HeatmapWith(r *tensor.T, opt HeatmapOptions) (*image.RGBA, error) {
 	if r.Dims() != 3 {
 		return nil, fmt.Errorf("viz: relevance must be C×H×W, got %s", tensor.ShapeString(r.Shape))
 	}
-	c, h, w := r.Shape[0], r.Shape[1], r.Shape[2]
-	sum := make([]float64, h*w)
-	for ch := 0; ch < c; ch++ {
-		for i := range sum {
-			sum[i] += float64(r.Data[ch*h*w+i])
-		}
-	}
+	h, w := r.Shape[1], r.Shape[2]
+	sum := channelSum(r)
 	var bound, cube float64
 	for _, v := range sum {
 		bound = math.Max(bound, math.Abs(v))
@@ -126,4 +121,16 @@ func HeatmapWith(r *tensor.T, opt HeatmapOptions) (*image.RGBA, error) {
 		img = Upscale(img, opt.Scale)
 	}
 	return img, nil
+}
+
+// channelSum sums a C×H×W relevance over its channels, per pixel.
+func channelSum(r *tensor.T) []float64 {
+	c, hw := r.Shape[0], r.Shape[1]*r.Shape[2]
+	sum := make([]float64, hw)
+	for ch := 0; ch < c; ch++ {
+		for i := range sum {
+			sum[i] += float64(r.Data[ch*hw+i])
+		}
+	}
+	return sum
 }

@@ -2,6 +2,7 @@ package viz_test
 
 import (
 	"fmt"
+	"image/color"
 	"log"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func ExampleHeatmapWith() {
 		log.Fatal(err)
 	}
 	fmt.Println("size:", img.Bounds().Dx(), "×", img.Bounds().Dy())
-	fmt.Println("zero is white:", img.RGBAAt(4, 0) == img.RGBAAt(4, 4))
+	fmt.Println("zero is white:", img.RGBAAt(4, 0) == (color.RGBA{255, 255, 255, 255}))
 	// Output:
 	// size: 12 × 8
 	// zero is white: true

@@ -69,10 +69,9 @@ const rowGap = 4
 
 // Row lays images side by side with a gap, each enlarged by scale.
 func Row(imgs []image.Image, scale int) *image.RGBA {
-	const gap = rowGap
 	w, h := 0, 0
 	for _, im := range imgs {
-		w += im.Bounds().Dx()*scale + gap
+		w += im.Bounds().Dx()*scale + rowGap
 		h = max(h, im.Bounds().Dy()*scale)
 	}
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
@@ -81,7 +80,7 @@ func Row(imgs []image.Image, scale int) *image.RGBA {
 	for _, im := range imgs {
 		up := Upscale(im, scale)
 		draw.Draw(out, up.Bounds().Add(image.Pt(x, 0)), up, image.Point{}, draw.Src)
-		x += up.Bounds().Dx() + gap
+		x += up.Bounds().Dx() + rowGap
 	}
 	return out
 }

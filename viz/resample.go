@@ -28,13 +28,8 @@ func ResampleRelevance(r *tensor.T, w, h int, x0, y0, x1, y1 float64) (*tensor.T
 	if !(x1 > x0) || !(y1 > y0) || math.IsInf(x1-x0, 0) || math.IsInf(y1-y0, 0) {
 		return nil, fmt.Errorf("viz: empty region [%g, %g]×[%g, %g]", x0, x1, y0, y1)
 	}
-	c, H, W := r.Shape[0], r.Shape[1], r.Shape[2]
-	sum := make([]float64, H*W)
-	for ch := 0; ch < c; ch++ {
-		for i := range sum {
-			sum[i] += float64(r.Data[ch*H*W+i])
-		}
-	}
+	H, W := r.Shape[1], r.Shape[2]
+	sum := channelSum(r)
 	// src maps an output pixel index to the map's continuous index, or
 	// reports that its centre lies outside the region.
 	src := func(i int, lo, hi float64, n int) (i0, i1 int, f float64, ok bool) {
@@ -47,17 +42,27 @@ func ResampleRelevance(r *tensor.T, w, h int, x0, y0, x1, y1 float64) (*tensor.T
 		i1 = min(i0+1, n-1)
 		return i0, i1, s - float64(i0), true
 	}
+	// The horizontal taps depend on x alone: computed once per column.
+	type tap struct {
+		i0, i1 int
+		f      float64
+		ok     bool
+	}
+	xs := make([]tap, w)
+	for x := range xs {
+		xs[x].i0, xs[x].i1, xs[x].f, xs[x].ok = src(x, x0, x1, W)
+	}
 	out := tensor.New(1, h, w)
 	for y := 0; y < h; y++ {
 		y0i, y1i, fy, oky := src(y, y0, y1, H)
 		if !oky {
 			continue
 		}
-		for x := 0; x < w; x++ {
-			x0i, x1i, fx, okx := src(x, x0, x1, W)
-			if !okx {
+		for x, t := range xs {
+			if !t.ok {
 				continue
 			}
+			x0i, x1i, fx := t.i0, t.i1, t.f
 			top := (1-fx)*sum[y0i*W+x0i] + fx*sum[y0i*W+x1i]
 			bot := (1-fx)*sum[y1i*W+x0i] + fx*sum[y1i*W+x1i]
 			out.Data[y*w+x] = float32((1-fy)*top + fy*bot)

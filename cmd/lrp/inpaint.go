@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"image/png"
 	"io"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/xai-go/lrp/data"
 	"github.com/xai-go/lrp/inpaint"
 	"github.com/xai-go/lrp/internal/outfile"
+	"github.com/xai-go/lrp/viz"
 )
 
 // runInpaint implements
@@ -81,16 +81,10 @@ func runInpaint(args []string, stdout io.Writer) error {
 	if err := p.Into(dst, src, mask); err != nil {
 		return err
 	}
-	if err := writePNGAtomic(*out, dst); err != nil {
+	if err := viz.SavePNG(*out, dst.ToImage()); err != nil {
 		return fmt.Errorf("inpaint: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d×%d, %d channel(s), %d of %d pixels (%.1f%%) inpainted with radius %d\n",
 		*out, src.W, src.H, src.C, n, len(mask), 100*float64(n)/float64(len(mask)), p.Radius())
 	return nil
-}
-
-// writePNGAtomic encodes m as PNG into path through internal/outfile (a
-// temporary file renamed when complete; nothing is left on error).
-func writePNGAtomic(path string, m *inpaint.Image) error {
-	return outfile.WriteWith(path, func(w io.Writer) error { return png.Encode(w, m.ToImage()) })
 }

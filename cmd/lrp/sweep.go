@@ -392,7 +392,7 @@ func summarize(stdout io.Writer, out string, dirs []string, byClass bool) error 
 	for _, c := range classes {
 		printClassBest(stdout, c)
 		dir := filepath.Join(out, "class-"+safeName(c.Class))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := outfile.MkdirAll(dir); err != nil {
 			return err
 		}
 		if err := plotSweep(c.Table, dir); err != nil {

@@ -65,36 +65,35 @@ func fail(path string, err error) error {
 }
 
 // target resolves the path Write replaces: path itself, or the regular
-// file a symbolic link at path points to. exists reports whether it
-// exists.
-func target(path string) (dst string, exists bool, err error) {
+// file a symbolic link at path points to.
+func target(path string) (dst string, err error) {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return path, false, nil
+		return path, nil
 	}
 	if err != nil {
-		return "", false, fail(path, err)
+		return "", fail(path, err)
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		dst, err = filepath.EvalSymlinks(path)
 		if err != nil {
-			return "", false, &Error{Path: path, Err: errors.New("is a symbolic link that does not resolve; refusing to replace it")}
+			return "", &Error{Path: path, Err: errors.New("is a symbolic link that does not resolve; refusing to replace it")}
 		}
 		if fi, err = os.Stat(dst); err != nil {
-			return "", false, fail(path, err)
+			return "", fail(path, err)
 		}
 		if !fi.Mode().IsRegular() {
-			return "", false, &Error{Path: path, Err: fmt.Errorf("is a symbolic link to %s, which %w", dst, ErrNotRegular)}
+			return "", &Error{Path: path, Err: fmt.Errorf("is a symbolic link to %s, which %w", dst, ErrNotRegular)}
 		}
-		return dst, true, nil
+		return dst, nil
 	}
 	if fi.IsDir() {
-		return "", false, &Error{Path: path, Err: errors.New("is a directory")}
+		return "", &Error{Path: path, Err: errors.New("is a directory")}
 	}
 	if !fi.Mode().IsRegular() {
-		return "", false, &Error{Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, kind(fi.Mode()))}
+		return "", &Error{Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, kind(fi.Mode()))}
 	}
-	return path, true, nil
+	return path, nil
 }
 
 // kind names a non-regular file mode.
@@ -164,7 +163,7 @@ func WriteWith(path string, write func(w io.Writer) error) (err error) {
 	if path == "" {
 		return &Error{Path: `""`, Err: errors.New("empty file name")}
 	}
-	dst, _, err := target(path)
+	dst, err := target(path)
 	if err != nil {
 		return err
 	}
@@ -210,7 +209,7 @@ func Check(path string) error {
 	if path == "" {
 		return &Error{Path: `""`, Err: errors.New("empty file name")}
 	}
-	dst, _, err := target(path)
+	dst, err := target(path)
 	if err != nil {
 		return err
 	}
