@@ -151,7 +151,7 @@ func (m *RuleMap) Warnings(g *nn.Graph) []string {
 				where = fmt.Sprintf("the model has them at layers %d to %d", lo, hi)
 			}
 			out = append(out, fmt.Sprintf("rule map entry %s selects no convolution, linear or average-pooling layer (%s)", entry, where))
-		case len(matched) > 0 && len(shadowedBy) > 0 && !ownsAny(owner, i):
+		case len(matched) > 0 && len(shadowedBy) > 0 && !slices.Contains(owner, i):
 			earlier := make([]string, len(shadowedBy))
 			for j, k := range shadowedBy {
 				earlier[j] = m.Entries[k].Selector.String() + ":" + m.Entries[k].Rule.String()
@@ -167,10 +167,6 @@ func (m *RuleMap) Warnings(g *nn.Graph) []string {
 	return out
 }
 
-func ownsAny(owner []int, i int) bool {
-	return slices.Contains(owner, i)
-}
-
 // intList formats layer indices as "3" or "3, 5, 7".
 func intList(v []int) string {
 	s := make([]string, len(v))
@@ -180,16 +176,8 @@ func intList(v []int) string {
 	return strings.Join(s, ", ")
 }
 
-func matchesAny(s Selector, g *nn.Graph) bool {
-	for _, n := range g.Nodes {
-		if _, ok := n.Layer.(nn.Affine); ok && s.Matches(n) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchesAnyFor is matchesAny for the layers rule r applies to.
+// matchesAnyFor reports whether s selects any layer of g that rule r
+// applies to.
 func matchesAnyFor(s Selector, r Rule, g *nn.Graph) bool {
 	for _, n := range g.Nodes {
 		if appliesTo(r, n.Layer) && s.Matches(n) {

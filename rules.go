@@ -235,14 +235,16 @@ func stackMap(t *tensor.T, f, g func(float32) float32) *tensor.T {
 	return out
 }
 
-// stackable reports whether the rules may run l with weights stacked along
-// the output channels.
-func stackable(l nn.Affine) bool {
+// stackable reports whether the rules may run l on input x with weights
+// stacked along the output channels. The stacked form lays out [z⁺; z⁻]
+// per sample, which a Linear layer on tokens (inputs of rank 3 and more)
+// does not.
+func stackable(l nn.Affine, x *tensor.T) bool {
 	switch l := l.(type) {
 	case *nn.Conv2d:
 		return l.Groups <= 1
 	case *nn.Linear:
-		return true
+		return x.Dims() <= 2
 	}
 	return false
 }
@@ -374,7 +376,7 @@ func (r *Gamma) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done 
 		tensor.Recycle(z)
 		return out
 	}
-	if stackable(l) && x.Dims() <= 2 || isConv(l) {
+	if stackable(l, x) {
 		return r.stacked(l, x, y, rel, c, key, rhoP, rhoN, hasNeg, done)
 	}
 	wp, bp := c.params(l, key+"+", rhoP, r.ZeroBias)
@@ -735,12 +737,4 @@ func (r *Pass) relevance(l nn.Affine, x, y, rel *tensor.T, c *ParamCache, done f
 		panic("lrp: pass rule on a layer that changes the shape")
 	}
 	return rel.Clone()
-}
-
-// isConv reports whether l is a convolution that stackable accepts: the
-// stacked form lays out [z⁺; z⁻] per sample, which a Linear layer on
-// tokens (… × In inputs of rank 3 and more) does not.
-func isConv(l nn.Affine) bool {
-	c, ok := l.(*nn.Conv2d)
-	return ok && stackable(c)
 }

@@ -54,14 +54,7 @@ type layerRule struct {
 func (l *layerRule) Relevance(_ nn.Affine, _, _, r *tensor.T, _ *ParamCache) *tensor.T { return r }
 
 // Accepts implements LayerRule.
-func (l *layerRule) Accepts(layer nn.Layer) bool {
-	for _, t := range l.accepts {
-		if layer.Type() == t {
-			return true
-		}
-	}
-	return false
-}
+func (l *layerRule) Accepts(layer nn.Layer) bool { return slices.Contains(l.accepts, layer.Type()) }
 
 // LayerRelevance implements LayerRule.
 func (l *layerRule) LayerRelevance(g *nn.Graph, n *nn.Node, in []*tensor.T, y, r *tensor.T) []*tensor.T {
@@ -165,13 +158,15 @@ func DefaultCompositeFor(g *nn.Graph) string {
 // transformerDefaults gives every transformer layer without a rule
 // AttnLRP's rule for it.
 func transformerDefaults(g *nn.Graph, rules []Rule) {
+	defaults := []LayerRule{SoftmaxRule(), UniformRule(), IdentityRule()} // stateless; their layer types are disjoint
 	for _, n := range g.Nodes {
 		if rules[n.Index] != nil {
 			continue
 		}
-		for _, r := range []LayerRule{SoftmaxRule(), UniformRule(), IdentityRule()} {
+		for _, r := range defaults {
 			if r.Accepts(n.Layer) {
 				rules[n.Index] = r
+				break
 			}
 		}
 	}

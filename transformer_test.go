@@ -3,6 +3,7 @@ package lrp_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -259,7 +260,7 @@ func TestViTConservationPerLayer(t *testing.T) {
 		own := true
 		for _, v := range n.Inputs {
 			for _, o := range e.Graph.Nodes {
-				if o != n && contains(o.Inputs, v) {
+				if o != n && slices.Contains(o.Inputs, v) {
 					own = false
 				}
 			}
@@ -274,15 +275,6 @@ func TestViTConservationPerLayer(t *testing.T) {
 	if checked < 8 {
 		t.Errorf("checked %d layers, want at least 8", checked)
 	}
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // The identity rule on a LayerNorm over the last two dimensions (ONNX axis

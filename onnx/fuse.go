@@ -27,7 +27,7 @@ type fuser struct {
 	dropped  []bool
 }
 
-func (im *importer) fuse(nodes []*onnxpb.Node) []*onnxpb.Node {
+func (im *importer) fuse(nodes []*onnxpb.Node, outputs []*onnxpb.ValueInfo) []*onnxpb.Node {
 	f := &fuser{im: im, nodes: nodes, producer: map[string]int{}, readers: map[string]int{}, dropped: make([]bool, len(nodes))}
 	for i, n := range nodes {
 		for _, o := range n.Outputs {
@@ -36,6 +36,10 @@ func (im *importer) fuse(nodes []*onnxpb.Node) []*onnxpb.Node {
 		for _, in := range n.Inputs {
 			f.readers[in]++
 		}
+	}
+	// A graph output is read from outside: such a value is never fused away.
+	for _, o := range outputs {
+		f.readers[o.Name]++
 	}
 	for i, n := range nodes {
 		switch n.OpType {

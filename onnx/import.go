@@ -150,7 +150,7 @@ func (im *importer) convert(m *onnxpb.Model) (*nn.Graph, error) {
 	if err := im.input(m.Graph); err != nil {
 		return nil, err
 	}
-	m.Graph.Nodes = im.fuse(m.Graph.Nodes)
+	m.Graph.Nodes = im.fuse(m.Graph.Nodes, m.Graph.Outputs)
 	im.nameNodes(m.Graph)
 	for i, n := range m.Graph.Nodes {
 		im.node(i, n)
