@@ -79,15 +79,6 @@ func AttributeInBatches(a Attributor, x *tensor.T, targets []int, size int) (*Re
 	return out, nil
 }
 
-// logitsValue returns the value id of the logits: the graph output, or the
-// input of a final Softmax.
-func logitsValue(g *nn.Graph) int {
-	if last := g.Nodes[g.Output-1]; last.Type() == "Softmax" {
-		return last.Inputs[0]
-	}
-	return g.Output
-}
-
 // gradient returns the logits and ∂logit_target/∂x.
 func gradient(g *nn.Graph, x *tensor.T, targets []int) (*tensor.T, []int, *tensor.T, error) {
 	if err := g.CheckInput(x.Shape); err != nil {
@@ -96,7 +87,7 @@ func gradient(g *nn.Graph, x *tensor.T, targets []int) (*tensor.T, []int, *tenso
 	if err := tensor.CheckFinite(x); err != nil {
 		return nil, nil, nil, fmt.Errorf("lrp: input %w", err)
 	}
-	out := logitsValue(g)
+	out := g.LogitsValue()
 	vals := g.Forward(x)
 	t, err := resolveTargets(vals[out], targets)
 	if err != nil {
@@ -275,7 +266,7 @@ func (a *Occlusion) Attribute(x *tensor.T, targets []int) (*Result, error) {
 	if err := a.Graph.CheckInput(x.Shape); err != nil {
 		return nil, fmt.Errorf("lrp: %w", err)
 	}
-	out := logitsValue(a.Graph)
+	out := a.Graph.LogitsValue()
 	logits := a.Graph.RunTo(x, out)
 	t, err := resolveTargets(logits, targets)
 	if err != nil {
@@ -320,7 +311,7 @@ func (a *Random) Attribute(x *tensor.T, targets []int) (*Result, error) {
 	if err := a.Graph.CheckInput(x.Shape); err != nil {
 		return nil, fmt.Errorf("lrp: %w", err)
 	}
-	logits := a.Graph.RunTo(x, logitsValue(a.Graph))
+	logits := a.Graph.RunTo(x, a.Graph.LogitsValue())
 	t, err := resolveTargets(logits, targets)
 	if err != nil {
 		return nil, err

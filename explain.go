@@ -79,9 +79,7 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 			return nil, err
 		}
 	}
-	if last := cg.Nodes[cg.Output-1]; last.Type() == "Softmax" {
-		e.out = last.Inputs[0]
-	}
+	e.out = cg.LogitsValue()
 	// Ranks of the values, for the forms that span the batch dimension
 	// (known when the input shape is declared, as those forms need).
 	var shapes [][]int

@@ -111,11 +111,8 @@ func sumAt(v []float64, idx []int) float64 {
 // single elements (pixels of one channel); here they are patches of all
 // channels, which every perturbation mode can fill.
 func FaithfulnessCorrelation(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, opt Options) ([]float64, error) {
-	s, err := newScorer(g, x, r, targets, cfg)
+	s, opt, err := metricScorer(g, x, r, targets, cfg, opt)
 	if err != nil {
-		return nil, err
-	}
-	if opt, err = opt.resolve(s.cfg, s.m*s.m); err != nil {
 		return nil, err
 	}
 	runs := opt.Runs
@@ -128,6 +125,17 @@ func FaithfulnessCorrelation(g *nn.Graph, x, r *tensor.T, targets []int, cfg Con
 	return s.subsetCorrelation(r, drawSubsets(x.Shape[0], s.m*s.m, opt.Subset, runs, s.cfg.Seed, 1))
 }
 
+// metricScorer is newScorer followed by resolving the metric options
+// against its configuration, the start of every perturbing metric.
+func metricScorer(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, opt Options) (*scorer, Options, error) {
+	s, err := newScorer(g, x, r, targets, cfg)
+	if err != nil {
+		return nil, opt, err
+	}
+	opt, err = opt.resolve(s.cfg, s.m*s.m)
+	return s, opt, err
+}
+
 // subsetCorrelation returns per image the Pearson correlation between the
 // relevance of each subset and the logit drop when it is perturbed.
 func (s *scorer) subsetCorrelation(r *tensor.T, subsets [][][]int) ([]float64, error) {
@@ -135,6 +143,12 @@ func (s *scorer) subsetCorrelation(r *tensor.T, subsets [][][]int) ([]float64, e
 	if err != nil {
 		return nil, err
 	}
+	return s.subsetCorrelationFrom(r, y0, subsets)
+}
+
+// subsetCorrelationFrom is subsetCorrelation given the unperturbed scores
+// y0 (s.unperturbed).
+func (s *scorer) subsetCorrelationFrom(r *tensor.T, y0 [][]float64, subsets [][][]int) ([]float64, error) {
 	n := s.x.Shape[0]
 	counts := make([]int, n)
 	for i := range counts {
@@ -175,11 +189,8 @@ func (s *scorer) subsetCorrelation(r *tensor.T, subsets [][][]int) ([]float64, e
 // is better. Quantus' SensitivityN instead removes features cumulatively
 // in the order of the relevance and correlates over the images.
 func SensitivityN(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, opt Options) ([]float64, error) {
-	s, err := newScorer(g, x, r, targets, cfg)
+	s, opt, err := metricScorer(g, x, r, targets, cfg, opt)
 	if err != nil {
-		return nil, err
-	}
-	if opt, err = opt.resolve(s.cfg, s.m*s.m); err != nil {
 		return nil, err
 	}
 	runs := opt.Runs
@@ -199,9 +210,13 @@ func SensitivityN(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, opt Op
 // sensitivityN averages subsetCorrelation over the subsets of each size:
 // sets[k][i] are image i's subsets of the k-th size.
 func (s *scorer) sensitivityN(r *tensor.T, sets [][][][]int) ([]float64, error) {
+	y0, err := s.unperturbed() // once for every size
+	if err != nil {
+		return nil, err
+	}
 	out := make([]float64, s.x.Shape[0])
 	for _, subsets := range sets {
-		c, err := s.subsetCorrelation(r, subsets)
+		c, err := s.subsetCorrelationFrom(r, y0, subsets)
 		if err != nil {
 			return nil, err
 		}
@@ -303,11 +318,8 @@ func (s *scorer) cumulativePixels(steps func(i int) [][]int, stream uint64) ([][
 // and the value is the Spearman rank correlation between the patches'
 // relevance R_j and v_j. Higher is better.
 func MonotonicityCorrelation(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, opt Options) ([]float64, error) {
-	s, err := newScorer(g, x, r, targets, cfg)
+	s, opt, err := metricScorer(g, x, r, targets, cfg, opt)
 	if err != nil {
-		return nil, err
-	}
-	if opt, err = opt.resolve(s.cfg, s.m*s.m); err != nil {
 		return nil, err
 	}
 	y0, ys, err := s.singlePatches(opt.Samples, 4)
@@ -379,11 +391,8 @@ func (s *scorer) singlePatches(samples int, stream uint64) (y0 []float64, ys [][
 // keeps the previous ones), which departs from the paper's independent
 // perturbations.
 func Infidelity(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, opt Options) ([]float64, error) {
-	s, err := newScorer(g, x, r, targets, cfg)
+	s, opt, err := metricScorer(g, x, r, targets, cfg, opt)
 	if err != nil {
-		return nil, err
-	}
-	if opt, err = opt.resolve(s.cfg, s.m*s.m); err != nil {
 		return nil, err
 	}
 	y0, err := s.unperturbed()

@@ -25,6 +25,10 @@ type MetricInput struct {
 	ExplainFor ExplainerFor
 	// MPRTLayers bounds the layers mprt randomizes (0: all).
 	MPRTLayers int
+	// Curves, if set, holds results of Run with Config (in the order of
+	// the key) for these X, R and Targets; auc, aopc, abpc and srg reuse
+	// them instead of flipping again. Missing orders are run.
+	Curves map[Order]*Result
 }
 
 // Metric describes one metric of the registry.
@@ -40,6 +44,17 @@ type Metric struct {
 	// Summary is a one-line description with the paper.
 	Summary string
 	compute func(in MetricInput) ([]float64, error)
+	// unperturbed marks metrics that perturb no input (they read the
+	// relevance, or randomize the model), so a random mode leaves them be.
+	unperturbed bool
+}
+
+// SeedDependent reports whether the metric's value depends on the seed
+// with the perturbation mode: metrics that draw at random, and those that
+// perturb the input in a random mode. MPRT's randomized weights depend on
+// the seed too, but are another model per seed, not noise.
+func (m Metric) SeedDependent(mode Mode) bool {
+	return m.Random || !m.unperturbed && randomMode(mode)
 }
 
 // Compute returns the metric's value for every image of in.X.
@@ -53,6 +68,9 @@ func (m Metric) Compute(in MetricInput) ([]float64, error) {
 
 // curve runs pixel flipping in the given order with in's settings.
 func curve(in MetricInput, o Order) (*Result, error) {
+	if r := in.Curves[o]; r != nil {
+		return r, nil
+	}
 	cfg := in.Config
 	cfg.Order, cfg.KeepInputs = o, false
 	return Run(in.Graph, in.X, in.R, in.Targets, cfg)
@@ -113,7 +131,7 @@ var metrics = []Metric{
 	{Name: "infidelity", Summary: "mean squared error between relevance·perturbation and logit drop (Yeh et al. 2019)", compute: func(in MetricInput) ([]float64, error) {
 		return Infidelity(in.Graph, in.X, in.R, in.Targets, in.Config, in.Options)
 	}},
-	{Name: "mprt", Summary: "mean Spearman correlation with the relevance of cascadingly randomized models (Adebayo et al. 2018)", compute: func(in MetricInput) ([]float64, error) {
+	{Name: "mprt", unperturbed: true, Summary: "mean Spearman correlation with the relevance of cascadingly randomized models (Adebayo et al. 2018)", compute: func(in MetricInput) ([]float64, error) {
 		if in.ExplainFor == nil {
 			return nil, fmt.Errorf("needs an attribution method, not a fixed relevance")
 		}
@@ -131,14 +149,11 @@ var metrics = []Metric{
 		if err != nil {
 			return nil, err
 		}
-		out := in.Graph.Output
-		if last := in.Graph.Nodes[out-1]; last.Type() == "Softmax" {
-			out = last.Inputs[0]
-		}
+		out := in.Graph.LogitsValue()
 		return RandomLogit(in.Explain, in.X, in.R, in.Targets, tensor.Size(shapes[out])/in.X.Shape[0], in.Config.Seed)
 	}},
-	{Name: "sparseness", HigherIsBetter: true, Summary: "Gini index of |R| (Chalasani et al. 2020)", compute: func(in MetricInput) ([]float64, error) { return Sparseness(in.R) }},
-	{Name: "complexity", Summary: "entropy of |R| / Σ|R| (Bhatt et al. 2020)", compute: func(in MetricInput) ([]float64, error) { return Complexity(in.R) }},
+	{Name: "sparseness", HigherIsBetter: true, unperturbed: true, Summary: "Gini index of |R| (Chalasani et al. 2020)", compute: func(in MetricInput) ([]float64, error) { return Sparseness(in.R) }},
+	{Name: "complexity", unperturbed: true, Summary: "entropy of |R| / Σ|R| (Bhatt et al. 2020)", compute: func(in MetricInput) ([]float64, error) { return Complexity(in.R) }},
 }
 
 // Metrics lists the metrics by name, in the order of the command line's

@@ -13,13 +13,12 @@ import (
 // scorer scores perturbed inputs of a batch x in batched forward passes:
 // the batched scorer every metric of this package is built on.
 type scorer struct {
-	g        *nn.Graph
-	x        *tensor.T
-	targets  []int
-	out      int // graph value holding the logits (a final Softmax skipped)
-	maxBatch int
-	m        int // patches per side
-	cfg      Config
+	g       *nn.Graph
+	x       *tensor.T
+	targets []int
+	out     int // graph value holding the logits (a final Softmax skipped)
+	m       int // patches per side
+	cfg     Config
 }
 
 // newScorer checks x (N×C×H×W), the relevance r (same shape, may be nil),
@@ -46,10 +45,7 @@ func newScorer(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*scorer,
 	if len(targets) != n {
 		return nil, fmt.Errorf("eval: %d targets for %d inputs", len(targets), n)
 	}
-	out := g.Output
-	if last := g.Nodes[out-1]; last.Type() == "Softmax" {
-		out = last.Inputs[0]
-	}
+	out := g.LogitsValue()
 	shapes, err := g.Shapes(x.Shape)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
@@ -66,14 +62,13 @@ func newScorer(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) (*scorer,
 	if cfg.Scorer != nil {
 		g = cfg.Scorer
 	}
-	return &scorer{g: g, x: x, targets: targets, out: out, maxBatch: cfg.MaxBatch, m: m, cfg: cfg}, nil
+	return &scorer{g: g, x: x, targets: targets, out: out, m: m, cfg: cfg}, nil
 }
 
 // imageCtx is what a generator needs to perturb image i.
 type imageCtx struct {
 	i    int
 	orig *tensor.T // C×H×W
-	rng  *rand.Rand
 	p    *perturber
 	s    *scorer
 }
@@ -125,7 +120,7 @@ func (s *scorer) score(counts []int, seedStream uint64, gen func(c *imageCtx, em
 		res[i] = make([]float64, counts[i])
 	}
 	per := s.x.Len() / n
-	items := make(chan scored, s.maxBatch)
+	items := make(chan scored, s.cfg.MaxBatch)
 	var genErr error
 	var errOnce sync.Once
 	var wg sync.WaitGroup
@@ -143,7 +138,7 @@ func (s *scorer) score(counts []int, seedStream uint64, gen func(c *imageCtx, em
 				rng := rand.New(rand.NewPCG(s.cfg.Seed, uint64(i)<<8|seedStream))
 				p, err := newPerturber(s.cfg.Mode, orig, rng, s.cfg.Mean, s.cfg.Std, s.cfg.Radius, s.cfg.Patch)
 				if err == nil {
-					c := &imageCtx{i: i, orig: orig, rng: rng, p: p, s: s}
+					c := &imageCtx{i: i, orig: orig, p: p, s: s}
 					err = gen(c, func(j int, x *tensor.T) { items <- scored{i, j, x} })
 				}
 				if err != nil {
@@ -156,7 +151,7 @@ func (s *scorer) score(counts []int, seedStream uint64, gen func(c *imageCtx, em
 		wg.Wait()
 		close(items)
 	}()
-	batch := make([]scored, 0, s.maxBatch)
+	batch := make([]scored, 0, s.cfg.MaxBatch)
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -178,7 +173,7 @@ func (s *scorer) score(counts []int, seedStream uint64, gen func(c *imageCtx, em
 	}
 	for it := range items {
 		batch = append(batch, it)
-		if len(batch) == s.maxBatch {
+		if len(batch) == s.cfg.MaxBatch {
 			flush()
 		}
 	}

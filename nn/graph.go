@@ -62,6 +62,18 @@ func (g *Graph) Add(name string, layer Layer, inputs ...int) int {
 	return n.Output()
 }
 
+// LogitsValue returns the id of the value holding the logits: the graph's
+// output, or the input of a final Softmax (explanations and scores start
+// from the logits, not from probabilities).
+func (g *Graph) LogitsValue() int {
+	if g.Output > 0 {
+		if last := g.Nodes[g.Output-1]; last.Type() == "Softmax" {
+			return last.Inputs[0]
+		}
+	}
+	return g.Output
+}
+
 // NumValues returns the number of values: the input and one per node.
 func (g *Graph) NumValues() int { return len(g.Nodes) + 1 }
 

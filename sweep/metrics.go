@@ -110,29 +110,17 @@ func (c *Config) metricInput(g *nn.Graph, p Point, e *lrp.Explainer, x, r *tenso
 // seedsOf returns how many seeds a metric is computed with: Config.Seeds
 // if its value depends on random draws (its own or the mode's), else 1.
 func (c *Config) seedsOf(m eval.Metric) int {
-	if c.Seeds > 1 && seedDependent(m, c.Eval.Mode) {
+	if c.Seeds > 1 && m.SeedDependent(c.Eval.Mode) {
 		return c.Seeds
 	}
 	return 1
-}
-
-// seedDependent reports whether a metric's value depends on the seed with
-// the given perturbation mode: metrics that draw at random, and those that
-// perturb the input with a random mode. MPRT's randomized weights depend
-// on the seed too, but are a different model per seed, not noise.
-func seedDependent(m eval.Metric, mode eval.Mode) bool {
-	switch m.Name {
-	case "sparseness", "complexity", "mprt":
-		return false
-	}
-	return m.Random || mode == eval.Random || mode == eval.Uniform || mode == eval.ROAD
 }
 
 // SeedDependent reports whether the sweep measured the named metric's
 // spread over seeds (MetricStats.SeedStd).
 func (t *Table) SeedDependent(metric string) bool {
 	m, err := eval.LookupMetric(metric)
-	return err == nil && t.Settings.Seeds > 1 && seedDependent(m, t.Settings.Eval.Mode)
+	return err == nil && t.Settings.Seeds > 1 && m.SeedDependent(t.Settings.Eval.Mode)
 }
 
 // computeMetrics computes c.Metrics for one unit: per-image values with
@@ -148,6 +136,9 @@ func (c *Config) computeMetrics(in eval.MetricInput) (vals map[string][]float64,
 		for s := 0; s < c.seedsOf(m); s++ {
 			in := in
 			in.Config.Seed += uint64(s)
+			if s > 0 {
+				in.Curves = nil // computed with the first seed
+			}
 			v, err := m.Compute(in)
 			if err != nil {
 				return nil, nil, err

@@ -226,6 +226,7 @@ func Run(c Config) error {
 			}
 			rec := Record{Unit: p*batches + b, Point: p, Params: points[p].Values, Batch: b, Images: names,
 				Targets: res.Targets, Orders: map[string]*OrderRecord{}}
+			curves := map[eval.Order]*eval.Result{}
 			for _, o := range c.Orders {
 				cfg := c.Eval
 				cfg.Order = o
@@ -235,9 +236,11 @@ func Run(c Config) error {
 					return err
 				}
 				rec.Orders[string(o)] = &OrderRecord{Scores: r.Scores, AUCs: r.AUCs}
+				curves[o] = r
 			}
 			if len(c.Metrics) > 0 {
 				in := c.metricInput(e.Graph, points[p], e, x, res.Relevance, res.Targets)
+				in.Curves = curves // auc, aopc and srg reuse the curves just computed
 				if rec.Metrics, rec.SeedMeans, err = c.computeMetrics(in); err != nil {
 					return fmt.Errorf("sweep: grid point %s: %w", points[p].Label(c.Axes), err)
 				}
