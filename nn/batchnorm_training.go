@@ -75,6 +75,15 @@ func (l *BatchNormTraining) stats(x *tensor.T) (mu, v []float64, m, plane int) {
 	return mu, v, m, plane
 }
 
+// stddev returns σ_c = sqrt(var_c + Eps) per channel.
+func (l *BatchNormTraining) stddev(v []float64) []float64 {
+	sd := make([]float64, len(v))
+	for ch := range sd {
+		sd[ch] = math.Sqrt(v[ch] + float64(l.Eps))
+	}
+	return sd
+}
+
 // Forward computes output l.Output.
 func (l *BatchNormTraining) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
@@ -95,10 +104,10 @@ func (l *BatchNormTraining) Forward(in []*tensor.T) *tensor.T {
 			y.Data[ch] = float32(float64(l.Var[ch])*mom + v[ch]*(1-mom))
 		}
 	default:
-		c := len(mu)
+		c, sd := len(mu), l.stddev(v)
 		for i, a := range x.Data {
 			ch := i / plane % c
-			y.Data[i] = float32(float64(l.Scale[ch])*(float64(a)-mu[ch])/math.Sqrt(v[ch]+float64(l.Eps)) + float64(l.Bias[ch]))
+			y.Data[i] = float32(float64(l.Scale[ch])*(float64(a)-mu[ch])/sd[ch] + float64(l.Bias[ch]))
 		}
 	}
 	return y
@@ -126,10 +135,7 @@ func (l *BatchNormTraining) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T
 		}
 	default:
 		sg, sgx := make([]float64, c), make([]float64, c)
-		sd := make([]float64, c)
-		for ch := range sd {
-			sd[ch] = math.Sqrt(v[ch] + float64(l.Eps))
-		}
+		sd := l.stddev(v)
 		for i, a := range x.Data {
 			ch := i / plane % c
 			sg[ch] += float64(g.Data[i])

@@ -79,14 +79,7 @@ func (l *MatMulConst) Forward(in []*tensor.T) *tensor.T {
 	m, k, p := x.Shape[r-2], x.Shape[r-1], s[r-1]
 	l.matrices(x.Shape, func(i, j int) {
 		xm, bm, ym := x.Data[i*m*k:(i+1)*m*k], l.B.Data[j*k*p:(j+1)*k*p], y.Data[i*m*p:(i+1)*m*p]
-		for a := range m {
-			for c := range k {
-				v := xm[a*k+c]
-				for e := range p {
-					ym[a*p+e] += v * bm[c*p+e]
-				}
-			}
-		}
+		gemm(false, false, m, p, k, 1, xm, k, bm, p, 0, ym, p)
 	})
 	return y
 }
@@ -99,15 +92,7 @@ func (l *MatMulConst) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 	m, k, p := x.Shape[r-2], x.Shape[r-1], g.Shape[r-1]
 	l.matrices(x.Shape, func(i, j int) {
 		gm, bm, xm := g.Data[i*m*p:(i+1)*m*p], l.B.Data[j*k*p:(j+1)*k*p], gx.Data[i*m*k:(i+1)*m*k]
-		for a := range m {
-			for c := range k {
-				var s float32
-				for e := range p {
-					s += gm[a*p+e] * bm[c*p+e]
-				}
-				xm[a*k+c] = s
-			}
-		}
+		gemm(false, true, m, k, p, 1, gm, p, bm, p, 0, xm, k)
 	})
 	return []*tensor.T{gx}
 }

@@ -42,13 +42,7 @@ func TestMatMulStack(t *testing.T) {
 		}
 		g := randT(r, y.Shape...)
 		gx := l.Backward([]*tensor.T{x}, y, g)[0]
-		var lhs, rhs float64
-		for i := range y.Data {
-			lhs += float64(y.Data[i]) * float64(g.Data[i])
-		}
-		for i := range x.Data {
-			rhs += float64(x.Data[i]) * float64(gx.Data[i])
-		}
+		lhs, rhs := dot64(y, g), dot64(x, gx)
 		if math.Abs(lhs-rhs) > 1e-4*(1+math.Abs(lhs)) {
 			t.Errorf("B %v: <y, g> = %g, <x, gx> = %g", bs, lhs, rhs)
 		}

@@ -39,13 +39,7 @@ func TestPadModes(t *testing.T) {
 			g.Data[i] = float32(math.Sin(float64(i)))
 		}
 		gx := l.Backward([]*tensor.T{x}, y, g)[0]
-		var lhs, rhs float64
-		for i := range y.Data {
-			lhs += float64(y.Data[i]) * float64(g.Data[i])
-		}
-		for i := range x.Data {
-			rhs += float64(x.Data[i]) * float64(gx.Data[i])
-		}
+		lhs, rhs := dot64(y, g), dot64(x, gx)
 		if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
 			t.Errorf("mode %d: ⟨Forward(x), g⟩ = %g but ⟨x, Backward(g)⟩ = %g", mode, lhs, rhs)
 		}

@@ -82,15 +82,14 @@ func (g *Graph) WithPrecision(p Precision) *Graph {
 		switch l := n.Layer.(type) {
 		case *Conv2d:
 			cl := *l
-			cl.bf16 = newBF16Weights(p)
 			cn.Layer = &cl
 		case *Linear:
 			cl := *l
-			cl.bf16 = newBF16Weights(p)
 			cn.Layer = &cl
 		}
 		c.Nodes[i] = &cn
 	}
+	c.SetPrecision(p)
 	return &c
 }
 

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -10,24 +11,16 @@ import (
 	"github.com/xai-go/lrp/tensor"
 )
 
-func randTensor(rng *rand.Rand, shape ...int) *tensor.T {
-	t := tensor.New(shape...)
-	for i := range t.Data {
-		t.Data[i] = float32(rng.NormFloat64())
-	}
-	return t
-}
-
 // precisionGraph is a grouped, strided, padded convolution, ReLU, and a
 // linear layer on the flattened result (through Transpose-free reshaping:
 // the convolution output is 1×1 spatially).
 func precisionGraph(rng *rand.Rand) *Graph {
 	g := &Graph{InputShape: []int{-1, 6, 9, 9}}
-	conv := &Conv2d{W: randTensor(rng, 10, 3, 9, 9), B: randTensor(rng, 10), Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Groups: 2}
+	conv := &Conv2d{W: randT(rng, 10, 3, 9, 9), B: randT(rng, 10), Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Groups: 2}
 	v := g.Add("conv", conv, 0)
 	v = g.Add("relu", ReLU{}, v)
 	v = g.Add("flatten", &Flatten{Axis: 1}, v)
-	g.Add("fc", &Linear{W: randTensor(rng, 7, 10), B: randTensor(rng, 7)}, v)
+	g.Add("fc", &Linear{W: randT(rng, 7, 10), B: randT(rng, 7)}, v)
 	return g
 }
 
@@ -37,7 +30,7 @@ func precisionGraph(rng *rand.Rand) *Graph {
 func TestSetPrecisionBF16(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	g := precisionGraph(rng)
-	x := randTensor(rng, 3, 6, 9, 9)
+	x := randT(rng, 3, 6, 9, 9)
 	fp32 := g.Run(x).Clone()
 	g.SetPrecision(BF16)
 	got := g.Run(x)
@@ -82,7 +75,7 @@ func TestSetPrecisionBF16(t *testing.T) {
 func TestSetPrecisionConcurrent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	g := precisionGraph(rng)
-	x := randTensor(rng, 2, 6, 9, 9)
+	x := randT(rng, 2, 6, 9, 9)
 	g.SetPrecision(BF16)
 	outs := make([]*tensor.T, 8)
 	var wg sync.WaitGroup
@@ -123,7 +116,7 @@ func TestBF16BatchIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	g := precisionGraph(rng)
 	g.SetPrecision(BF16)
-	x := randTensor(rng, 5, 6, 9, 9)
+	x := randT(rng, 5, 6, 9, 9)
 	all := g.Run(x).Clone()
 	for i := 0; i < 5; i++ {
 		one := g.Run(x.Batch(i).Reshape(1, 6, 9, 9))
@@ -140,31 +133,19 @@ func TestBF16BatchIndependent(t *testing.T) {
 func TestWithPrecision(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	g := precisionGraph(rng)
-	x := randTensor(rng, 2, 6, 9, 9)
+	x := randT(rng, 2, 6, 9, 9)
 	fp32 := g.Run(x).Clone()
 	bf := g.WithPrecision(BF16)
 	fromCopy := bf.Run(x).Clone()
-	if again := g.Run(x); !equalData(again.Data, fp32.Data) {
+	if again := g.Run(x); !slices.Equal(again.Data, fp32.Data) {
 		t.Fatal("g changed precision when a copy was made")
 	}
 	g.SetPrecision(BF16)
 	want := g.Run(x)
-	if !equalData(fromCopy.Data, want.Data) {
+	if !slices.Equal(fromCopy.Data, want.Data) {
 		t.Errorf("WithPrecision(BF16) gives %v, SetPrecision(BF16) %v", fromCopy.Data, want.Data)
 	}
-	if equalData(fromCopy.Data, fp32.Data) {
+	if slices.Equal(fromCopy.Data, fp32.Data) {
 		t.Error("the BF16 copy computes the FP32 result to the bit")
 	}
-}
-
-func equalData(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
