@@ -253,7 +253,8 @@ func gemmBF16F32(threads int, a *BF16Matrix, r0, m int, transB bool, n int, b []
 	if transB {
 		rows, cols = n, k
 	}
-	br := getF32(rows * cols)
+	brp := f32Scratch.get()
+	br := grow(brp, rows*cols)
 	for i := 0; i < rows; i++ {
 		src, dst := b[i*ldb:i*ldb+cols], br[i*cols:(i+1)*cols]
 		for j, v := range src {
@@ -261,52 +262,40 @@ func gemmBF16F32(threads int, a *BF16Matrix, r0, m int, transB bool, n int, b []
 		}
 	}
 	sgemm(threads, false, transB, m, n, k, 1, a.widened()[r0*k:], k, br, cols, beta, c, ldc)
-	putF32(br)
+	f32Scratch.put(brp)
 }
 
-// bf16Rows recycles GemmBF16Panels' rounded copies of A.
-var bf16Rows = sync.Pool{New: func() any { return new([]uint16) }}
+// Scratch buffers of the bfloat16 kernels, on the package's free lists
+// (see freeList: the garbage collector does not empty them, so megabytes
+// of packed B are not allocated again after each collection). Callers keep
+// the pointer they got and put it back, grown by grow if needed.
+var (
+	f32Scratch  = freeList[[]float32]{max: 4, new: func() *[]float32 { return new([]float32) }}
+	bf16Scratch = freeList[[]uint32]{max: 4, new: func() *[]uint32 { return new([]uint32) }} // packed B
+	bf16Rows    = freeList[[]uint16]{max: 2, new: func() *[]uint16 { return new([]uint16) }} // GemmBF16Panels' rounded A
+)
 
-// bf16Scratch recycles the packed-B and C-block buffers of the kernels.
-var bf16Scratch = sync.Pool{New: func() any { return new([]uint32) }}
-
-func getF32(n int) []float32 {
-	s := f32Scratch.Get().(*[]float32)
-	if cap(*s) < n {
-		*s = make([]float32, n)
+// grow returns (*p)[:n], first reallocating *p if its capacity is below n.
+func grow[T any](p *[]T, n int) []T {
+	if cap(*p) < n {
+		*p = make([]T, n)
 	}
-	return (*s)[:n]
+	return (*p)[:n]
 }
 
-func putF32(s []float32) { f32Scratch.Put(&s) }
-
-var f32Scratch = sync.Pool{New: func() any { return new([]float32) }}
-
-func getPacked(n int) []uint32 {
-	s := bf16Scratch.Get().(*[]uint32)
-	if cap(*s) < n {
-		*s = make([]uint32, n)
-	}
-	return (*s)[:n]
-}
-
-func putPacked(s []uint32) { bf16Scratch.Put(&s) }
-
-// packBBF16 packs columns [j0, j0+32·panels) of op(B) (k×n, zero beyond n
+// packBBF16 packs columns [0, 32·panels) of op(B) (k×n, zero beyond n
 // and beyond k up to kp) into panels of 32 columns: panel q holds kp/2 rows
 // of 32 pairs (B[2p][j], B[2p+1][j]) as uint32 (low half the even row),
 // the layout VDPBF16PS reads as two zmm and TDPBF16PS as two 16×64-byte
 // tiles (row stride 128 bytes).
-func packBBF16(dst []uint32, kp int, transB bool, k, n int, b []float32, ldb int, j0, panels int) {
+func packBBF16(dst []uint32, kp int, transB bool, k, n int, b []float32, ldb int, panels int) {
 	pairs := kp / 2
 	for q := 0; q < panels; q++ {
 		panel := dst[q*pairs*32 : (q+1)*pairs*32]
-		c0 := j0 + 32*q
-		full := k / 2
-		if !transB && c0+32 <= n && full > 0 && packPanelFast(panel, b[c0:], ldb, full) {
-			// pairs [0, full) done
-		} else {
-			full = 0
+		c0 := 32 * q
+		full := 0 // pairs [0, full) packed by the fast path
+		if !transB && c0+32 <= n && k/2 > 0 && packPanelFast(panel, b[c0:], ldb, k/2) {
+			full = k / 2
 		}
 		for p := full; p < pairs; p++ {
 			row := panel[p*32 : p*32+32]
@@ -364,10 +353,11 @@ func mergeBlock(t []float32, ldt int, c []float32, ldc, rows, cols int, beta flo
 func gemmBF16Block(path int, a *BF16Matrix, r0, m int, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	kp := a.kp
 	panels := ceilDiv(n, 32)
-	bp := getPacked(panels * kp / 2 * 32)
-	packBBF16(bp, kp, transB, a.k, n, b, ldb, 0, panels)
+	bpp := bf16Scratch.get()
+	bp := grow(bpp, panels*kp/2*32)
+	packBBF16(bp, kp, transB, a.k, n, b, ldb, panels)
 	gemmBF16Compute(path, a.data[r0*kp:], kp, a.k, m, bp, n, beta, c, ldc)
-	putPacked(bp)
+	bf16Scratch.put(bpp)
 }
 
 // gemmBF16Compute sets C = A·B + beta·C for the first m rows of the
@@ -378,7 +368,8 @@ func gemmBF16Compute(path int, ad []uint16, kp, k, m int, bp []uint32, n int, be
 	switch path {
 	case bf16PathAMX:
 		const group = amxGroup
-		t := getF32(32 * 32 * group)
+		tp := f32Scratch.get()
+		t := grow(tp, 32*32*group)
 		for q0 := 0; q0 < panels; q0 += group {
 			nb := min(group, panels-q0)
 			for i := 0; i < m; i += 32 {
@@ -394,7 +385,7 @@ func gemmBF16Compute(path int, ad []uint16, kp, k, m int, bp []uint32, n int, be
 				}
 			}
 		}
-		putF32(t)
+		f32Scratch.put(tp)
 	default:
 		var tmp [12 * 32]float32
 		for pc := 0; pc < k; pc += bf16KC {
@@ -463,7 +454,7 @@ func PackBF16Panels(transB bool, k, n int, b []float32, ldb int) *BF16Panels {
 	kp := roundUp(max(k, 1), 32)
 	panels := ceilDiv(n, 32)
 	p := &BF16Panels{k: k, n: n, kp: kp, data: make([]uint32, panels*kp/2*32)}
-	packBBF16(p.data, kp, transB, k, n, b, ldb, 0, panels)
+	packBBF16(p.data, kp, transB, k, n, b, ldb, panels)
 	return p
 }
 
@@ -525,24 +516,22 @@ func GemmBF16Panels(m int, a []float32, lda int, b *BF16Panels, beta float32, c 
 		path = bf16PathAMX
 	}
 	if path == bf16PathF32 {
-		ar := getF32(m * k)
+		arp := f32Scratch.get()
+		ar := grow(arp, m*k)
 		for i := 0; i < m; i++ {
 			for j, v := range a[i*lda : i*lda+k] {
 				ar[i*k+j] = RoundBF16(v)
 			}
 		}
 		sgemm(threads, false, false, m, n, k, 1, ar, k, b.widened(), n, beta, c, ldc)
-		putF32(ar)
+		f32Scratch.put(arp)
 		return
 	}
 	kp := b.kp
-	adp := bf16Rows.Get().(*[]uint16)
-	if cap(*adp) < (m+32)*kp {
-		*adp = make([]uint16, (m+32)*kp)
-	}
-	ad := (*adp)[:(m+32)*kp]
+	adp := bf16Rows.get()
+	ad := grow(adp, (m+32)*kp)
 	clear(ad)
-	defer bf16Rows.Put(adp)
+	defer bf16Rows.put(adp)
 	for i := 0; i < m; i++ {
 		row := ad[i*kp : i*kp+k]
 		for j, v := range a[i*lda : i*lda+k] {

@@ -84,7 +84,7 @@ func TestPackBF16Golden(t *testing.T) {
 		old := useAVX512BF16
 		useAVX512BF16 = fast
 		dst := make([]uint32, kp/2*32)
-		packBBF16(dst, kp, false, k, 32, b, 32, 0, 1)
+		packBBF16(dst, kp, false, k, 32, b, 32, 1)
 		useAVX512BF16 = old
 		for p := 0; p < k/2; p++ {
 			for j := 0; j < 32; j++ {
