@@ -68,7 +68,7 @@ var amxTileConfig = func() (c [64]byte) {
 // stores nb 32×32 float32 blocks, one after the other, at c:
 //
 //	for q < nb, i < 32, j < 32:
-//		c[q*1024+i*32+j] (= 0 unless acc) += Σ_{p<32·kt} A[i][p]·B_q[p][j]
+//		c[q*1024+i*32+j] += Σ_{p<32·kt} A[i][p]·B_q[p][j]
 //
 // a is row-major bf16 with lda elements per row (32 rows, 32·kt columns
 // read); b holds nb panels of kt·16 rows of 32 bf16 pairs (the layout of
@@ -77,7 +77,7 @@ var amxTileConfig = func() (c [64]byte) {
 // tile state outlives it.
 //
 //go:noescape
-func amxKernelBF16(cfg *[64]byte, a *uint16, lda int, b *uint32, kt int, c *float32, nb int, acc bool)
+func amxKernelBF16(cfg *[64]byte, a *uint16, lda int, b *uint32, kt int, c *float32, nb int)
 
 // amxPeakBF16 runs n iterations of four register-only TDPBF16PS (16×16×32
 // multiply-adds each) to measure the machine's peak.
@@ -160,7 +160,7 @@ func callAMX(a []uint16, lda int, b []uint32, kt int, c []float32, nb int) {
 	_ = a[31*lda+32*kt-1]
 	_ = b[nb*kt*512-1]
 	_ = c[nb*1024-1]
-	amxKernelBF16(&amxTileConfig, &a[0], lda, &b[0], kt, &c[0], nb, false)
+	amxKernelBF16(&amxTileConfig, &a[0], lda, &b[0], kt, &c[0], nb)
 }
 
 // callAVX512BF16 computes a rows×32 tile (rows ≤ 12) with VDPBF16PS.

@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func amxKernelBF16(cfg *[64]byte, a *uint16, lda int, b *uint32, kt int, c *float32, nb int, acc bool)
-TEXT ·amxKernelBF16(SB), NOSPLIT, $0-57
+// func amxKernelBF16(cfg *[64]byte, a *uint16, lda int, b *uint32, kt int, c *float32, nb int)
+TEXT ·amxKernelBF16(SB), NOSPLIT, $0-56
 	MOVQ cfg+0(FP), AX
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0x00 // ldtilecfg [rax]
 	MOVQ lda+16(FP), DX
@@ -13,7 +13,6 @@ TEXT ·amxKernelBF16(SB), NOSPLIT, $0-57
 	MOVQ b+24(FP), DI
 	MOVQ c+40(FP), R8
 	MOVQ nb+48(FP), R9
-	MOVBQZX acc+56(FP), R10
 	MOVQ $128, R11           // row stride of packed B and of the C block
 
 panel:
@@ -23,19 +22,10 @@ panel:
 	ADDQ DX, BX              // A rows 16-31
 	SHRQ $4, DX
 	LEAQ 2048(R8), R13       // C rows 16-31
-	TESTQ R10, R10
-	JNZ load
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xc0 // tilezero tmm0
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xc8 // tilezero tmm1
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0 // tilezero tmm2
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd8 // tilezero tmm3
-	JMP kloop
-load:
-	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x04; BYTE $0x18 // tileloadd tmm0, [r8+r11*1]
-	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x4c; BYTE $0x18; BYTE $0x40 // tileloadd tmm1, [r8+r11*1+64]
-	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x54; BYTE $0x1d; BYTE $0x00 // tileloadd tmm2, [r13+r11*1]
-	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x5c; BYTE $0x1d; BYTE $0x40 // tileloadd tmm3, [r13+r11*1+64]
-kloop:
 	MOVQ kt+32(FP), CX
 kstep:
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x24; BYTE $0x16 // tileloadd tmm4, [rsi+rdx*1]

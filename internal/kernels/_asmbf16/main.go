@@ -157,8 +157,8 @@ func main() {
 // columns 0-15 and 16-31 of B (16 pairs of k, VNNI layout).
 func amxKernel() {
 	p(`
-// func amxKernelBF16(cfg *[64]byte, a *uint16, lda int, b *uint32, kt int, c *float32, nb int, acc bool)
-TEXT ·amxKernelBF16(SB), NOSPLIT, $0-57
+// func amxKernelBF16(cfg *[64]byte, a *uint16, lda int, b *uint32, kt int, c *float32, nb int)
+TEXT ·amxKernelBF16(SB), NOSPLIT, $0-56
 	MOVQ cfg+0(FP), AX`)
 	ldtilecfg("AX")
 	p(`	MOVQ lda+16(FP), DX
@@ -166,7 +166,6 @@ TEXT ·amxKernelBF16(SB), NOSPLIT, $0-57
 	MOVQ b+24(FP), DI
 	MOVQ c+40(FP), R8
 	MOVQ nb+48(FP), R9
-	MOVBQZX acc+56(FP), R10
 	MOVQ $128, R11           // row stride of packed B and of the C block
 
 panel:
@@ -175,18 +174,11 @@ panel:
 	SHLQ $4, DX
 	ADDQ DX, BX              // A rows 16-31
 	SHRQ $4, DX
-	LEAQ 2048(R8), R13       // C rows 16-31
-	TESTQ R10, R10
-	JNZ load`)
+	LEAQ 2048(R8), R13       // C rows 16-31`)
 	for t := byte(0); t < 4; t++ {
 		tilezero(t)
 	}
-	p("\tJMP kloop\nload:")
-	tileloadd(0, "R8", "R11", 0)
-	tileloadd(1, "R8", "R11", 64)
-	tileloadd(2, "R13", "R11", 0)
-	tileloadd(3, "R13", "R11", 64)
-	p("kloop:\n\tMOVQ kt+32(FP), CX\nkstep:")
+	p("\tMOVQ kt+32(FP), CX\nkstep:")
 	tileloadd(4, "SI", "DX", 0)
 	tileloadd(5, "BX", "DX", 0)
 	tileloadd(6, "DI", "R11", 0)
