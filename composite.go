@@ -2,7 +2,6 @@ package lrp
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -79,7 +78,7 @@ func (c Composite) CheckParams(p Params) error {
 		if !slices.Contains(c.Takes, ps.name) {
 			return fmt.Errorf("composite %s has no %s (%s); it takes: %s", c.Name, ps.symbol, ps.name, strings.Join(takes, ", "))
 		}
-		if math.IsNaN(*v) || math.IsInf(*v, 0) || *v < 0 || *v > math.MaxFloat32 {
+		if !finite32(*v) || *v < 0 {
 			return fmt.Errorf("composite %s: %s (%s) must be a finite number ≥ 0, got %g", c.Name, ps.symbol, ps.name, *v)
 		}
 	}

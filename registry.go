@@ -2,7 +2,6 @@ package lrp
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -54,7 +53,7 @@ var ruleMakers = map[string]ruleMaker{
 				return nil, fmt.Errorf("zbox needs %s=", k)
 			}
 			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxFloat32 {
+				if !finite32(f) {
 					return nil, fmt.Errorf("zbox %s=%s is not a finite float32 number", k, v)
 				}
 				bounds[i] = tensor.FromData([]float32{float32(f)}, 1)
@@ -115,7 +114,7 @@ func NewRule(r RuleSpec, load BoundLoader) (Rule, error) {
 		return nil, fmt.Errorf("rule %s takes %d number(s), got %d", r.Name, m.args, len(r.Args))
 	}
 	for _, a := range r.Args {
-		if math.IsNaN(a) || math.IsInf(a, 0) || math.Abs(a) > math.MaxFloat32 {
+		if !finite32(a) {
 			return nil, fmt.Errorf("%s: %g is not a finite float32 number", r.Name, a)
 		}
 	}

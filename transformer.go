@@ -223,15 +223,7 @@ func softmaxRelevance(_ *nn.Graph, n *nn.Node, in []*tensor.T, y, r *tensor.T) [
 	// precision where s is small.
 	l := n.Layer.(*nn.Softmax)
 	x := in[0]
-	rank := len(x.Shape)
-	a := l.Axis
-	if a < 0 {
-		a += rank
-	}
-	outer, size, inner := tensor.Size(x.Shape[:a]), x.Shape[a], tensor.Size(x.Shape[a+1:])
-	if l.Legacy {
-		size, inner = tensor.Size(x.Shape[a:]), 1
-	}
+	outer, size, inner := l.Layout(x.Shape)
 	out := tensor.New(x.Shape...)
 	for o := 0; o < outer; o++ {
 		for k := 0; k < inner; k++ {

@@ -234,8 +234,10 @@ func (l *Softmax) axis(rank int) int {
 	return l.Axis
 }
 
-// layout returns outer, axis length and inner stride of the reduction.
-func (l *Softmax) layout(s []int) (outer, n, inner int) {
+// Layout returns how Softmax sees an input of shape s: outer independent
+// groups of n values, inner apart (n the axis' length, or with Legacy the
+// flattened size from the axis on, inner 1).
+func (l *Softmax) Layout(s []int) (outer, n, inner int) {
 	a := l.axis(len(s))
 	outer = tensor.Size(s[:a])
 	if l.Legacy {
@@ -248,7 +250,7 @@ func (l *Softmax) layout(s []int) (outer, n, inner int) {
 func (l *Softmax) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
 	y := tensor.New(x.Shape...)
-	outer, n, inner := l.layout(x.Shape)
+	outer, n, inner := l.Layout(x.Shape)
 	parallelFor(outer*inner, max(1, (1<<12)/max(n, 1)), func(lo, hi int) {
 		for row := lo; row < hi; row++ {
 			o, k := row/inner, row%inner
@@ -274,7 +276,7 @@ func (l *Softmax) Forward(in []*tensor.T) *tensor.T {
 // Backward computes y ⊙ (g − Σ g ⊙ y).
 func (l *Softmax) Backward(_ []*tensor.T, y, g *tensor.T) []*tensor.T {
 	gx := tensor.New(y.Shape...)
-	outer, n, inner := l.layout(y.Shape)
+	outer, n, inner := l.Layout(y.Shape)
 	for o := 0; o < outer; o++ {
 		for k := 0; k < inner; k++ {
 			base := o*n*inner + k

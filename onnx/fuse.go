@@ -139,9 +139,15 @@ func other(n *onnxpb.Node, name string) (string, bool) {
 
 func near(v, want float64) bool { return math.Abs(v-want) <= 1e-6*math.Abs(want) }
 
+// scalarIs reports whether value name is the constant scalar want.
+func (f *fuser) scalarIs(name string, want float64) bool {
+	v, ok := f.scalar(name)
+	return ok && v == want
+}
+
 // lastAxisMean reports whether n is a ReduceMean over the last axis only,
 // keeping dimensions.
-func (f *fuser) lastAxisMean(n *onnxpb.Node, rankHint int) bool {
+func (f *fuser) lastAxisMean(n *onnxpb.Node) bool {
 	if n.OpType != "ReduceMean" || attrInt(n, "keepdims", 1) != 1 {
 		return false
 	}
@@ -155,7 +161,7 @@ func (f *fuser) lastAxisMean(n *onnxpb.Node, rankHint int) bool {
 			axes = append(axes, s.c)
 		}
 	}
-	return len(axes) == 1 && (axes[0] == -1 || rankHint > 0 && axes[0] == int64(rankHint-1))
+	return len(axes) == 1 && axes[0] == -1
 }
 
 func (f *fuser) drop(idx ...int) {
@@ -168,7 +174,7 @@ func (f *fuser) drop(idx ...int) {
 // nodes[i].
 func (f *fuser) layerNorm(i int) {
 	mean := f.nodes[i]
-	if f.dropped[i] || len(mean.Inputs) == 0 || !f.lastAxisMean(mean, 0) {
+	if f.dropped[i] || len(mean.Inputs) == 0 || !f.lastAxisMean(mean) {
 		return
 	}
 	x := mean.Inputs[0]
@@ -195,11 +201,11 @@ func (f *fuser) layerNorm(i int) {
 	if iPow < 0 || iDiv < 0 {
 		return
 	}
-	if p, ok := f.scalar(f.nodes[iPow].Inputs[1]); !ok || p != 2 {
+	if !f.scalarIs(f.nodes[iPow].Inputs[1], 2) {
 		return
 	}
 	iVar, vr := f.only(f.nodes[iPow].Outputs[0], "ReduceMean")
-	if vr == nil || !f.lastAxisMean(vr, 0) {
+	if vr == nil || !f.lastAxisMean(vr) {
 		return
 	}
 	iAdd, add := f.only(vr.Outputs[0], "Add")
@@ -275,7 +281,7 @@ func (f *fuser) gelu(i int) {
 	if add == nil {
 		return
 	}
-	if one, _ := other(add, erf.Outputs[0]); !func() bool { v, ok := f.scalar(one); return ok && v == 1 }() {
+	if one, _ := other(add, erf.Outputs[0]); !f.scalarIs(one, 1) {
 		return
 	}
 	iMul, mul := f.only(add.Outputs[0], "Mul")
@@ -289,7 +295,7 @@ func (f *fuser) gelu(i int) {
 	if half == nil {
 		return
 	}
-	if h, _ := other(half, mul.Outputs[0]); !func() bool { v, ok := f.scalar(h); return ok && v == 0.5 }() {
+	if h, _ := other(half, mul.Outputs[0]); !f.scalarIs(h, 0.5) {
 		return
 	}
 	f.drop(pd, i, iAdd, iMul)
