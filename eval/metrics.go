@@ -239,11 +239,11 @@ func Selectivity(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) ([]floa
 	if err != nil {
 		return nil, err
 	}
-	curves, err := s.cumulative(func(i int) [][]int {
+	curves, err := s.cumulativePixels(func(i int) [][]int {
 		order := PatchOrder(PatchRelevance(r.Batch(i), s.cfg.Patch), MoRF, nil)
 		steps := make([][]int, len(order))
 		for k, p := range order {
-			steps[k] = []int{p}
+			steps[k] = s.patchPixels(p)
 		}
 		return steps
 	}, 3)
@@ -257,29 +257,22 @@ func Selectivity(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config) ([]floa
 	return out, nil
 }
 
-// cumulative perturbs every image step by step, step k adding the pixels
-// steps(i)[k] (patch indices, or with pixels set pixel indices) to those
-// perturbed before, and returns the target logit after each step.
-func (s *scorer) cumulative(steps func(i int) [][]int, stream uint64) ([][]float64, error) {
-	return s.cumulativePixels(func(i int) [][]int {
-		w := s.x.Shape[3]
-		var out [][]int
-		for _, st := range steps(i) {
-			mask := make([]bool, w*w)
-			s.addPatches(mask, st, w)
-			var px []int
-			for j, m := range mask {
-				if m {
-					px = append(px, j)
-				}
-			}
-			out = append(out, px)
+// patchPixels returns the pixel indices of patch p, row-major ascending.
+func (s *scorer) patchPixels(p int) []int {
+	w, size := s.x.Shape[3], s.cfg.Patch
+	py, px := p/s.m, p%s.m
+	out := make([]int, 0, size*size)
+	for y := py * size; y < (py+1)*size; y++ {
+		for x := px * size; x < (px+1)*size; x++ {
+			out = append(out, y*w+x)
 		}
-		return out
-	}, stream)
+	}
+	return out
 }
 
-// cumulativePixels is cumulative with steps given as pixel indices.
+// cumulativePixels perturbs every image step by step, step k adding the
+// pixels steps(i)[k] (pixel indices) to those perturbed before, and returns
+// the target logit after each step.
 func (s *scorer) cumulativePixels(steps func(i int) [][]int, stream uint64) ([][]float64, error) {
 	n := s.x.Shape[0]
 	all := make([][][]int, n)
