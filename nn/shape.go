@@ -261,6 +261,20 @@ func (l *Pad) OutputShape(in [][]int) ([]int, error) {
 	return []int{s[0], s[1], s[2] + l.Pads[0] + l.Pads[2], s[3] + l.Pads[1] + l.Pads[3]}, nil
 }
 
+// sources returns, for the reflect and edge modes, the input row of every
+// output row and the input column of every output column (the same for
+// every plane, so computed once).
+func (l *Pad) sources(h, w, oh, ow int) (rows, cols []int) {
+	rows, cols = make([]int, oh), make([]int, ow)
+	for i := range rows {
+		rows[i] = l.Mode.source(i, l.Pads[0], h)
+	}
+	for j := range cols {
+		cols[j] = l.Mode.source(j, l.Pads[1], w)
+	}
+	return rows, cols
+}
+
 // Forward pads x.
 func (l *Pad) Forward(in []*tensor.T) *tensor.T {
 	x := in[0]
@@ -268,11 +282,11 @@ func (l *Pad) Forward(in []*tensor.T) *tensor.T {
 	y := tensor.New(s...)
 	h, w, oh, ow := x.Shape[2], x.Shape[3], s[2], s[3]
 	if l.Mode != PadConstant {
+		rows, cols := l.sources(h, w, oh, ow)
 		for nc := 0; nc < s[0]*s[1]; nc++ {
-			for i := 0; i < oh; i++ {
-				si := l.Mode.source(i, l.Pads[0], h)
-				for j := 0; j < ow; j++ {
-					y.Data[(nc*oh+i)*ow+j] = x.Data[(nc*h+si)*w+l.Mode.source(j, l.Pads[1], w)]
+			for i, si := range rows {
+				for j, sj := range cols {
+					y.Data[(nc*oh+i)*ow+j] = x.Data[(nc*h+si)*w+sj]
 				}
 			}
 		}
@@ -298,11 +312,11 @@ func (l *Pad) Backward(in []*tensor.T, out, g *tensor.T) []*tensor.T {
 	h, w, oh, ow := x.Shape[2], x.Shape[3], out.Shape[2], out.Shape[3]
 	if l.Mode != PadConstant {
 		// Every output element adds its gradient to the input it copies.
+		rows, cols := l.sources(h, w, oh, ow)
 		for nc := 0; nc < x.Shape[0]*x.Shape[1]; nc++ {
-			for i := 0; i < oh; i++ {
-				si := l.Mode.source(i, l.Pads[0], h)
-				for j := 0; j < ow; j++ {
-					gx.Data[(nc*h+si)*w+l.Mode.source(j, l.Pads[1], w)] += g.Data[(nc*oh+i)*ow+j]
+			for i, si := range rows {
+				for j, sj := range cols {
+					gx.Data[(nc*h+si)*w+sj] += g.Data[(nc*oh+i)*ow+j]
 				}
 			}
 		}
