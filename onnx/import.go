@@ -290,15 +290,9 @@ func (im *importer) extraOutput(index int, n *onnxpb.Node, k int, inputs []int) 
 	if err != nil {
 		return err
 	}
-	shapes := [2][]int{}
-	for p := range probes {
-		in := make([][]int, len(inputs))
-		for i, v := range inputs {
-			in[i] = im.shapes[p][v]
-		}
-		if shapes[p], err = layer.OutputShape(in); err != nil {
-			return err
-		}
+	shapes, err := im.probeShapes(layer, inputs)
+	if err != nil {
+		return err
 	}
 	id := im.g.Add(im.uniqueName(im.paths[index]+"."+n.Outputs[k]), layer, inputs...)
 	for p := range probes {
@@ -306,6 +300,23 @@ func (im *importer) extraOutput(index int, n *onnxpb.Node, k int, inputs []int) 
 	}
 	im.dyn[n.Outputs[k]] = id
 	return nil
+}
+
+// probeShapes returns the output shape of layer on inputs at each probe
+// batch size.
+func (im *importer) probeShapes(layer nn.Layer, inputs []int) ([2][]int, error) {
+	var shapes [2][]int
+	for p := range probes {
+		in := make([][]int, len(inputs))
+		for i, v := range inputs {
+			in[i] = im.shapes[p][v]
+		}
+		var err error
+		if shapes[p], err = layer.OutputShape(in); err != nil {
+			return shapes, err
+		}
+	}
+	return shapes, nil
 }
 
 // coupled returns nil if the batch is fixed, and otherwise an error saying
@@ -418,19 +429,14 @@ func (im *importer) node(index int, n *onnxpb.Node) {
 		im.dyn[n.Outputs[0]] = inputs[0]
 		return
 	}
+	shapes, err := im.probeShapes(layer, inputs)
+	if err != nil {
+		im.nodeErr(n, err)
+		return
+	}
 	id := im.g.Add(im.uniqueName(im.paths[index]), layer, inputs...)
 	for p := range probes {
-		in := make([][]int, len(inputs))
-		for i, v := range inputs {
-			in[i] = im.shapes[p][v]
-		}
-		s, err := layer.OutputShape(in)
-		if err != nil {
-			im.g.Nodes = im.g.Nodes[:len(im.g.Nodes)-1]
-			im.nodeErr(n, err)
-			return
-		}
-		im.shapes[p] = append(im.shapes[p], s)
+		im.shapes[p] = append(im.shapes[p], shapes[p])
 	}
 	im.dyn[n.Outputs[0]] = id
 	for k, extra := range n.Outputs[1:] {

@@ -224,17 +224,13 @@ func buildGemm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 
 // addAux adds a helper layer in front of the node's own layer.
 func (im *importer) addAux(n *onnxpb.Node, suffix string, l nn.Layer, inputs ...int) int {
+	shapes, err := im.probeShapes(l, inputs)
+	if err != nil {
+		shapes = [2][]int{} // reported by the node's own layer
+	}
 	id := im.g.Add(im.uniqueName(n.Name+"."+suffix), l, inputs...)
 	for p := range probes {
-		in := make([][]int, len(inputs))
-		for i, v := range inputs {
-			in[i] = im.shapes[p][v]
-		}
-		s, err := l.OutputShape(in)
-		if err != nil {
-			s = nil // reported by the node's own layer
-		}
-		im.shapes[p] = append(im.shapes[p], s)
+		im.shapes[p] = append(im.shapes[p], shapes[p])
 	}
 	return id
 }
