@@ -49,15 +49,7 @@ func (l *Linear) Forward(in []*tensor.T) *tensor.T {
 // logits do not depend on its batch, as in float32.
 func (l *Linear) forwardBF16(x *tensor.T) *tensor.T {
 	in, out := l.W.Shape[1], l.W.Shape[0]
-	n := x.Len() / max(in, 1)
-	y := tensor.New(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
-	var beta float32
-	if l.B != nil {
-		for i := 0; i < n; i++ {
-			copy(y.Data[i*out:(i+1)*out], l.B.Data)
-		}
-		beta = 1
-	}
+	y, n, beta := linearOutput(x, in, out, l.B)
 	kernels.GemmBF16Panels(n, x.Data, max(in, 1), l.bf16.panels(l.W), beta, y.Data, max(out, 1))
 	return y
 }
@@ -73,15 +65,25 @@ func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
 		return linearTokens(x, w, b)
 	}
 	in, out := w.Shape[1], w.Shape[0]
-	n := x.Len() / in
-	y := tensor.New(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
+	y, n, _ := linearOutput(x, in, out, b)
+	linearForwardRows(n, in, out, x.Data, w.Data, y.Data)
+	return y
+}
+
+// linearOutput allocates the output of a Linear layer with in inputs and
+// out outputs on x (x's leading dimensions × out): the bias b in every
+// row, zeros without one. It returns it with its number of rows and the
+// GEMM beta that keeps what it holds (1 with a bias, else 0).
+func linearOutput(x *tensor.T, in, out int, b *tensor.T) (y *tensor.T, n int, beta float32) {
+	n = x.Len() / max(in, 1)
+	y = tensor.New(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
 	if b != nil {
 		for i := 0; i < n; i++ {
 			copy(y.Data[i*out:(i+1)*out], b.Data)
 		}
+		beta = 1
 	}
-	linearForwardRows(n, in, out, x.Data, w.Data, y.Data)
-	return y
+	return y, n, beta
 }
 
 // BackwardWith computes gy·w, the gradient at the input.

@@ -292,15 +292,7 @@ func (MatMul) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 // alone and in a batch.)
 func linearTokens(x, w, b *tensor.T) *tensor.T {
 	in, out := w.Shape[1], w.Shape[0]
-	n := x.Len() / in
-	y := tensor.Empty(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
-	beta := float32(0)
-	if b != nil {
-		for i := 0; i < n; i++ {
-			copy(y.Data[i*out:(i+1)*out], b.Data)
-		}
-		beta = 1
-	}
+	y, n, beta := linearOutput(x, in, out, b)
 	gemm(false, true, n, out, in, 1, x.Data, in, w.Data, in, beta, y.Data, out)
 	return y
 }
