@@ -306,6 +306,10 @@ func (e *Explainer) value(vals []*tensor.T, v int) *tensor.T {
 		return vals[v]
 	}
 	n := e.Graph.Nodes[v-1]
+	if nn.IsAlias(n) {
+		vals[v] = e.value(vals, n.Inputs[0])
+		return vals[v]
+	}
 	in := make([]*tensor.T, len(n.Inputs))
 	for k, u := range n.Inputs {
 		in[k] = e.value(vals, u)

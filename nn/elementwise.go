@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 
+	"github.com/xai-go/lrp/internal/kernels"
 	"github.com/xai-go/lrp/tensor"
 )
 
@@ -252,7 +253,19 @@ func (l *Softmax) Forward(in []*tensor.T) *tensor.T {
 	y := tensor.New(x.Shape...)
 	outer, n, inner := l.Layout(x.Shape)
 	parallelFor(outer*inner, max(1, (1<<12)/max(n, 1)), func(lo, hi int) {
-		for row := lo; row < hi; row++ {
+		for row := lo; row < hi && inner == 1; row++ {
+			// Contiguous rows: the vector exponential.
+			xr, yr := x.Data[row*n:(row+1)*n], y.Data[row*n:(row+1)*n]
+			m := float32(math.Inf(-1))
+			for _, v := range xr {
+				m = max(m, v)
+			}
+			s := 1 / kernels.Exp(yr, xr, m)
+			for i := range yr {
+				yr[i] *= s
+			}
+		}
+		for row := lo; row < hi && inner > 1; row++ {
 			o, k := row/inner, row%inner
 			base := o*n*inner + k
 			m := float32(math.Inf(-1))

@@ -187,6 +187,15 @@ func (g *Graph) ForwardDropping(x *tensor.T, upTo int, drop func(v int) bool) []
 			vals[n.Output()], vals[u[0]] = reluInPlace(vals[u[0]]), nil
 			continue
 		}
+		if IsAlias(n) {
+			// The output is the input's tensor; sharesMemory keeps either
+			// from being recycled while the other lives.
+			vals[n.Output()] = vals[n.Inputs[0]]
+			if u := n.Inputs[0]; dies(u) {
+				vals[u] = nil
+			}
+			continue
+		}
 		in := make([]*tensor.T, len(n.Inputs))
 		for k, u := range n.Inputs {
 			in[k] = vals[u]
@@ -202,6 +211,17 @@ func (g *Graph) ForwardDropping(x *tensor.T, upTo int, drop func(v int) bool) []
 		}
 	}
 	return vals
+}
+
+// IsAlias reports whether a forward pass may give node n's output the
+// tensor of its input instead of a copy: an Identity (Dropout at
+// inference) that does not read the graph's input, which belongs to the
+// caller. Such values share memory, so whoever recycles one of them checks
+// that no live value shares it (tensor.SharesMemory), as ForwardDropping
+// does.
+func IsAlias(n *Node) bool {
+	_, ok := n.Layer.(Identity)
+	return ok && len(n.Inputs) == 1 && n.Inputs[0] != 0
 }
 
 // lastReaders returns, per value, the index of the last node that reads

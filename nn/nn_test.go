@@ -294,7 +294,7 @@ func (viewLayer) Backward(_ []*tensor.T, _, g *tensor.T) []*tensor.T { return []
 
 // TestRunRecycles checks that Run, which recycles intermediate values,
 // gives Forward's output on a graph with a branch, a value read twice and
-// a layer that aliases its input, with activations large enough to be
+// layers that alias their input (a view, Identity), with activations large enough to be
 // recycled, over repeated runs.
 func TestRunRecycles(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
@@ -303,7 +303,9 @@ func TestRunRecycles(t *testing.T) {
 	a := g.Add("relu", ReLU{}, c1)
 	v := g.Add("view", viewLayer{}, a)
 	c2 := g.Add("c2", &Conv2d{W: randT(r, 8, 8, 3, 3), Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}}, v)
-	s := g.Add("add", &Binary{Op: OpAdd}, c2, a)
+	c2d := g.Add("drop", Identity{Kind: "Dropout"}, c2)
+	ad := g.Add("drop_1", Identity{Kind: "Dropout"}, a)
+	s := g.Add("add", &Binary{Op: OpAdd}, c2d, ad)
 	d := g.Add("double", &Binary{Op: OpAdd}, s, s)
 	g.Output = g.Add("pool", &MaxPool2d{Pool2d{Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, Dilation: [2]int{1, 1}}}, d)
 	x := randT(r, 2, 3, 96, 96)

@@ -106,15 +106,6 @@ func TestTransformerLayersAgainstNaive(t *testing.T) {
 	}
 }
 
-// erf against math.Erf over the range where it is not ±1 in float32.
-func TestErf(t *testing.T) {
-	for x := -6.0; x <= 6; x += 1e-3 {
-		if d := math.Abs(erf(x) - math.Erf(x)); d > 1.5e-7 {
-			t.Fatalf("erf(%g) = %g, math.Erf %g", x, erf(x), math.Erf(x))
-		}
-	}
-}
-
 func TestTransformerShapeErrors(t *testing.T) {
 	for _, c := range []struct {
 		l  Layer

@@ -294,3 +294,13 @@ func packN16(k int, src *float32, ld int, dst *float32, alpha float32)
 func hasPeakFMA() bool { return useAVX512 }
 
 func peakFMA(n int) { peakFMAAVX512(n) }
+
+// expAVX512 sets dst[i] = exp(src[i]-shift) for i < n (a multiple of 16) and returns their sum.
+//
+//go:noescape
+func expAVX512(dst, src *float32, n int, shift float32) float32
+
+// geluAVX512 sets dst[i] = GELU(src[i]) for i < n (a multiple of 16).
+//
+//go:noescape
+func geluAVX512(dst, src *float32, n int)

@@ -50,6 +50,8 @@ func main() {
 	peakFMA()
 	dotKernel()
 	axpyKernel()
+	expKernel()
+	geluKernel()
 
 	Generate()
 }
