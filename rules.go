@@ -67,10 +67,12 @@ func stab(z *tensor.T, eps float32) *tensor.T {
 
 // divInto sets s = r / z element-wise.
 func div(r, z *tensor.T) *tensor.T {
-	s := tensor.New(r.Shape...)
-	for i := range s.Data {
-		s.Data[i] = r.Data[i] / z.Data[i]
-	}
+	s := tensor.Empty(r.Shape...)
+	each(len(s.Data), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s.Data[i] = r.Data[i] / z.Data[i]
+		}
+	})
 	return s
 }
 
@@ -79,9 +81,11 @@ func mulAdd(dst, a, b *tensor.T, scale float32) *tensor.T {
 	if dst == nil {
 		dst = tensor.New(a.Shape...)
 	}
-	for i := range dst.Data {
-		dst.Data[i] += scale * a.Data[i] * b.Data[i]
-	}
+	each(len(dst.Data), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst.Data[i] += scale * a.Data[i] * b.Data[i]
+		}
+	})
 	return dst
 }
 
@@ -251,25 +255,36 @@ func stackable(l nn.Affine, x *tensor.T) bool {
 
 // ratio returns r / stab_eps(z) element-wise (z is not modified).
 func ratio(r, z *tensor.T, eps float32) *tensor.T {
-	s := tensor.New(r.Shape...)
-	for i, v := range z.Data {
-		if v >= 0 {
-			v += eps
-		} else {
-			v -= eps
+	s := tensor.Empty(r.Shape...)
+	each(len(s.Data), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := z.Data[i]
+			if v >= 0 {
+				v += eps
+			} else {
+				v -= eps
+			}
+			s.Data[i] = r.Data[i] / v
 		}
-		s.Data[i] = r.Data[i] / v
-	}
+	})
 	return s
 }
 
 // mulInto sets g = x ⊙ g and returns g.
-func mulInto(g, x *tensor.T) *tensor.T {
-	for i, v := range x.Data {
-		g.Data[i] *= v
-	}
+func mulInto(g, x *tensor.T) *tensor.T { return mulScaleInto(g, x, 1) }
+
+// mulScaleInto sets g = c·x ⊙ g and returns g.
+func mulScaleInto(g, x *tensor.T, c float32) *tensor.T {
+	each(len(x.Data), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g.Data[i] *= c * x.Data[i]
+		}
+	})
 	return g
 }
+
+// each runs the element-wise loop fn over [0, n) in parallel ranges.
+func each(n int, fn func(lo, hi int)) { nn.ParallelFor(n, 1<<15, fn) }
 
 // spec holds a rule's canonical spec text, returned by String.
 type spec string
@@ -515,9 +530,11 @@ func stabOne(v float32) float32 {
 }
 
 func addTo(dst, src *tensor.T) {
-	for i, v := range src.Data {
-		dst.Data[i] += v
-	}
+	each(len(src.Data), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst.Data[i] += src.Data[i]
+		}
+	})
 }
 
 // AlphaBeta is the α-β rule (α − β = 1), as Zennit implements it: with

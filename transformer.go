@@ -224,10 +224,10 @@ func softmaxRelevance(_ *nn.Graph, n *nn.Node, in []*tensor.T, y, r *tensor.T) [
 	l := n.Layer.(*nn.Softmax)
 	x := in[0]
 	outer, size, inner := l.Layout(x.Shape)
-	out := tensor.New(x.Shape...)
-	for o := 0; o < outer; o++ {
-		for k := 0; k < inner; k++ {
-			base := o*size*inner + k
+	out := tensor.Empty(x.Shape...)
+	nn.ParallelFor(outer*inner, max(1, 1<<12/max(size, 1)), func(lo, hi int) {
+		for row := lo; row < hi; row++ {
+			base := row/inner*size*inner + row%inner
 			var total float64
 			for i := 0; i < size; i++ {
 				total += float64(r.Data[base+i*inner])
@@ -237,17 +237,16 @@ func softmaxRelevance(_ *nn.Graph, n *nn.Node, in []*tensor.T, y, r *tensor.T) [
 				out.Data[j] = float32(float64(x.Data[j]) * (float64(r.Data[j]) - float64(y.Data[j])*total))
 			}
 		}
-	}
+	})
 	return []*tensor.T{out}
 }
 
 func uniformRelevance(_ *nn.Graph, n *nn.Node, in []*tensor.T, y, r *tensor.T) []*tensor.T {
-	gs := n.Layer.Backward(in, y, ratioDefault(r, y))
+	ratio := ratioDefault(r, y)
+	gs := n.Layer.Backward(in, y, ratio)
+	tensor.Recycle(ratio)
 	for k := range gs {
-		mulInto(gs[k], in[k])
-		for i := range gs[k].Data {
-			gs[k].Data[i] *= 0.5
-		}
+		mulScaleInto(gs[k], in[k], 0.5)
 	}
 	return gs
 }
@@ -258,7 +257,9 @@ func valuesRelevance(g *nn.Graph, n *nn.Node, in []*tensor.T, y, r *tensor.T) []
 		// Not an attention product: no weights to hold constant.
 		return uniformRelevance(g, n, in, y, r)
 	}
-	gs := n.Layer.Backward(in, y, ratioDefault(r, y))
+	ratio := ratioDefault(r, y)
+	gs := n.Layer.Backward(in, y, ratio)
+	tensor.Recycle(ratio)
 	for k := range gs {
 		if attn[k] {
 			gs[k] = nil
@@ -296,17 +297,20 @@ func identityRelevance(_ *nn.Graph, n *nn.Node, in []*tensor.T, y, r *tensor.T) 
 	s := ratioDefault(r, y)
 	d := ln.Gamma.Len()
 	_, inv := ln.Stats(x)
-	out := tensor.New(x.Shape...)
-	for row := range inv {
-		var mean float64
-		for i := 0; i < d; i++ {
-			mean += float64(s.Data[row*d+i]) * float64(ln.Gamma.Data[i]) * inv[row]
+	out := tensor.Empty(x.Shape...)
+	nn.ParallelFor(len(inv), max(1, 1<<12/max(d, 1)), func(lo, hi int) {
+		for row := lo; row < hi; row++ {
+			var mean float64
+			for i := 0; i < d; i++ {
+				mean += float64(s.Data[row*d+i]) * float64(ln.Gamma.Data[i]) * inv[row]
+			}
+			mean /= float64(d)
+			for i := 0; i < d; i++ {
+				gt := float64(s.Data[row*d+i])*float64(ln.Gamma.Data[i])*inv[row] - mean
+				out.Data[row*d+i] = float32(gt * float64(x.Data[row*d+i]))
+			}
 		}
-		mean /= float64(d)
-		for i := 0; i < d; i++ {
-			gt := float64(s.Data[row*d+i])*float64(ln.Gamma.Data[i])*inv[row] - mean
-			out.Data[row*d+i] = float32(gt * float64(x.Data[row*d+i]))
-		}
-	}
+	})
+	tensor.Recycle(s)
 	return []*tensor.T{out}
 }

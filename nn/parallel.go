@@ -31,6 +31,12 @@ func parallelFor(n, grain int, fn func(lo, hi int)) {
 	})
 }
 
+// ParallelFor calls fn(lo, hi) on disjoint ranges of at least grain items
+// covering [0, n), on the layers' worker goroutines (the caller being one
+// of them), and returns when all have returned. Element-wise work outside
+// package nn (the relevance rules) uses it to share the layers' pool.
+func ParallelFor(n, grain int, fn func(lo, hi int)) { parallelFor(n, grain, fn) }
+
 // parallelItems calls fn(worker, item) once for every item in [0, n), on up
 // to workers() goroutines (the caller being worker 0) that claim items in
 // order from a shared counter: a goroutine the operating system runs less

@@ -72,20 +72,22 @@ func (l *LayerNorm) Stats(x *tensor.T) (mean, inv []float64) {
 	d := l.Gamma.Len()
 	rows := x.Len() / d
 	mean, inv = make([]float64, rows), make([]float64, rows)
-	for r := 0; r < rows; r++ {
-		row := x.Data[r*d : (r+1)*d]
-		var m float64
-		for _, v := range row {
-			m += float64(v)
+	parallelFor(rows, max(1, 1<<13/max(d, 1)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := x.Data[r*d : (r+1)*d]
+			var m float64
+			for _, v := range row {
+				m += float64(v)
+			}
+			m /= float64(d)
+			var v2 float64
+			for _, v := range row {
+				dv := float64(v) - m
+				v2 += dv * dv
+			}
+			mean[r], inv[r] = m, 1/math.Sqrt(v2/float64(d)+float64(l.Eps))
 		}
-		m /= float64(d)
-		var v2 float64
-		for _, v := range row {
-			dv := float64(v) - m
-			v2 += dv * dv
-		}
-		mean[r], inv[r] = m, 1/math.Sqrt(v2/float64(d)+float64(l.Eps))
-	}
+	})
 	return mean, inv
 }
 
@@ -95,15 +97,17 @@ func (l *LayerNorm) Forward(in []*tensor.T) *tensor.T {
 	d := l.Gamma.Len()
 	y := tensor.Empty(x.Shape...)
 	mean, inv := l.Stats(x)
-	for r := range mean {
-		for i := 0; i < d; i++ {
-			v := (float64(x.Data[r*d+i]) - mean[r]) * inv[r] * float64(l.Gamma.Data[i])
-			if l.Beta != nil {
-				v += float64(l.Beta.Data[i])
+	parallelFor(len(mean), max(1, 1<<13/max(d, 1)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			for i := 0; i < d; i++ {
+				v := (float64(x.Data[r*d+i]) - mean[r]) * inv[r] * float64(l.Gamma.Data[i])
+				if l.Beta != nil {
+					v += float64(l.Beta.Data[i])
+				}
+				y.Data[r*d+i] = float32(v)
 			}
-			y.Data[r*d+i] = float32(v)
 		}
-	}
+	})
 	return y
 }
 
@@ -330,9 +334,12 @@ func permute(x *tensor.T, perm []int) *tensor.T {
 			out[i] = x.Shape[p]
 		}
 		y := tensor.Empty(out...)
-		for k, src := range idx {
-			copy(y.Data[k*row:(k+1)*row], x.Data[src*row:(src+1)*row])
-		}
+		parallelFor(len(idx), max(1, 1<<13/max(row, 1)), func(lo, hi int) {
+			for k := lo; k < hi; k++ {
+				src := idx[k]
+				copy(y.Data[k*row:(k+1)*row], x.Data[src*row:(src+1)*row])
+			}
+		})
 		return y
 	}
 	out := make([]int, r)
@@ -560,8 +567,10 @@ func (l *Slice) OutputShape(in [][]int) ([]int, error) {
 	return n, nil
 }
 
-// each calls fn(output index, input index) for every output element.
-func (l *Slice) each(s []int, fn func(k, src int)) {
+// runs calls fn(k, src, m) for every run of m output elements k … k+m−1
+// that are the input elements src, src+step, …, src+(m−1)·step, in output
+// order: each run is a line along the last dimension.
+func (l *Slice) runs(s []int, fn func(k, src, m, step int)) {
 	start, n, step, err := l.bounds(s)
 	if err != nil {
 		panic("nn: " + err.Error())
@@ -577,11 +586,12 @@ func (l *Slice) each(s []int, fn func(k, src int)) {
 	for d := range s {
 		src += start[d] * st[d]
 	}
+	m, lineStep := n[r-1], step[r-1]*st[r-1]
 	idx := make([]int, r)
 	total := tensor.Size(n)
-	for k := 0; k < total; k++ {
-		fn(k, src)
-		for d := r - 1; d >= 0; d-- {
+	for k := 0; k < total; k += m {
+		fn(k, src, m, lineStep)
+		for d := r - 2; d >= 0; d-- {
 			idx[d]++
 			src += step[d] * st[d]
 			if idx[d] < n[d] {
@@ -601,14 +611,26 @@ func (l *Slice) Forward(in []*tensor.T) *tensor.T {
 		panic("nn: " + err.Error())
 	}
 	y := tensor.Empty(s...)
-	l.each(x.Shape, func(k, src int) { y.Data[k] = x.Data[src] })
+	l.runs(x.Shape, func(k, src, m, step int) {
+		if step == 1 {
+			copy(y.Data[k:k+m], x.Data[src:src+m])
+			return
+		}
+		for i := range m {
+			y.Data[k+i] = x.Data[src+i*step]
+		}
+	})
 	return y
 }
 
 // Backward places g in the slice of a zero gradient.
 func (l *Slice) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 	gx := tensor.New(in[0].Shape...)
-	l.each(in[0].Shape, func(k, src int) { gx.Data[src] += g.Data[k] })
+	l.runs(in[0].Shape, func(k, src, m, step int) {
+		for i := range m {
+			gx.Data[src+i*step] += g.Data[k+i]
+		}
+	})
 	return []*tensor.T{gx}
 }
 
