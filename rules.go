@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/xai-go/lrp/internal/kernels"
 	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/tensor"
 )
@@ -257,15 +258,7 @@ func stackable(l nn.Affine, x *tensor.T) bool {
 func ratio(r, z *tensor.T, eps float32) *tensor.T {
 	s := tensor.Empty(r.Shape...)
 	each(len(s.Data), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := z.Data[i]
-			if v >= 0 {
-				v += eps
-			} else {
-				v -= eps
-			}
-			s.Data[i] = r.Data[i] / v
-		}
+		kernels.StabDiv(s.Data[lo:hi], r.Data[lo:hi], z.Data[lo:hi], eps)
 	})
 	return s
 }

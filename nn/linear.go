@@ -78,9 +78,11 @@ func linearOutput(x *tensor.T, in, out int, b *tensor.T) (y *tensor.T, n int, be
 	n = x.Len() / max(in, 1)
 	y = tensor.New(append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)...)
 	if b != nil {
-		for i := 0; i < n; i++ {
-			copy(y.Data[i*out:(i+1)*out], b.Data)
-		}
+		parallelFor(n, max(1, 1<<14/max(out, 1)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				copy(y.Data[i*out:(i+1)*out], b.Data)
+			}
+		})
 		beta = 1
 	}
 	return y, n, beta

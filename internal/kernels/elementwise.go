@@ -112,3 +112,31 @@ func GELUGrad(dst, x, g []float32) {
 		dst[i] = g[i] * (cdf + v*e*0.3989422804014327 /* 1/√(2π) */)
 	}
 }
+
+// StabDiv sets dst[i] = r[i] / stab(z[i]) for i < len(z), the ratio of the
+// ε rules, with the sign-aware stabilizer
+//
+//	stab(z) = z + ε·sign(z),  sign(±0) = +1
+//
+// (Zennit's z + ((z == 0) + sign(z))·ε), computed without branches for
+// ε ≥ 0. It panics if dst or r is shorter than z.
+func StabDiv(dst, r, z []float32, eps float32) {
+	if len(dst) < len(z) || len(r) < len(z) {
+		panic("kernels: StabDiv: short dst or r")
+	}
+	n := len(z) &^ 15
+	if useAVX512 && n > 0 && eps >= 0 {
+		stabDivAVX512(&dst[0], &r[0], &z[0], n, eps)
+	} else {
+		n = 0
+	}
+	for i := n; i < len(z); i++ {
+		v := z[i]
+		if v >= 0 {
+			v += eps
+		} else {
+			v -= eps
+		}
+		dst[i] = r[i] / v
+	}
+}

@@ -156,3 +156,36 @@ func BenchmarkElementwise(b *testing.B) {
 		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*len(xs)), "ns/elem")
 	})
 }
+
+// TestStabDiv checks StabDiv against its definition, bit for bit (one
+// addition and one division, correctly rounded either way), including
+// ±0 and ε = 0.
+func TestStabDiv(t *testing.T) {
+	xs := elementwiseInputs()
+	r := make([]float32, len(xs))
+	for i := range r {
+		r[i] = float32(i%11) - 5
+	}
+	for i := 0; i < len(xs); i += 97 {
+		xs[i] = 0
+		if i%2 == 0 {
+			xs[i] = float32(math.Copysign(0, -1))
+		}
+	}
+	eachVariant(t, func(t *testing.T) {
+		for _, eps := range []float32{0, 1e-6, 0.25} {
+			dst := make([]float32, len(xs))
+			StabDiv(dst, r, xs, eps)
+			for i, z := range xs {
+				d := z + eps
+				if z < 0 {
+					d = z - eps
+				}
+				want := r[i] / d
+				if math.Float32bits(dst[i]) != math.Float32bits(want) && !(math.IsNaN(float64(want)) && math.IsNaN(float64(dst[i]))) {
+					t.Fatalf("ε=%g: %g/stab(%g) = %g, want %g", eps, r[i], z, dst[i], want)
+				}
+			}
+		}
+	})
+}

@@ -304,3 +304,8 @@ func expAVX512(dst, src *float32, n int, shift float32) float32
 //
 //go:noescape
 func geluAVX512(dst, src *float32, n int)
+
+// stabDivAVX512 sets dst[i] = r[i] / (z[i] + eps*sign(z[i])), sign(±0) = +1, for i < n (a multiple of 16), eps ≥ 0.
+//
+//go:noescape
+func stabDivAVX512(dst, r, z *float32, n int, eps float32)

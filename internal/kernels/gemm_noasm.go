@@ -42,3 +42,5 @@ func peakFMA(n int) {}
 func expAVX512(dst, src *float32, n int, shift float32) float32 { panic("kernels: no assembly") }
 
 func geluAVX512(dst, src *float32, n int) { panic("kernels: no assembly") }
+
+func stabDivAVX512(dst, r, z *float32, n int, eps float32) { panic("kernels: no assembly") }

@@ -217,3 +217,57 @@ func geluKernel() {
 	VZEROUPPER()
 	RET()
 }
+
+// stabDivKernel emits stabDivAVX512(dst, r, z *float32, n int, eps float32):
+// dst[i] = r[i] / (z[i] + ε·sign(z[i])) with sign(±0) = +1, for n a
+// multiple of 16 and ε ≥ 0. The sign is taken from z + 0, which turns −0
+// into +0, so no compare or branch is needed.
+func stabDivKernel() {
+	TEXT("stabDivAVX512", NOSPLIT, "func(dst, r, z *float32, n int, eps float32)")
+	Doc("stabDivAVX512 sets dst[i] = r[i] / (z[i] + eps*sign(z[i])), sign(±0) = +1, for i < n (a multiple of 16), eps ≥ 0.")
+	pd := Load(Param("dst"), GP64())
+	pr := Load(Param("r"), GP64())
+	pz := Load(Param("z"), GP64())
+	n := Load(Param("n"), GP64())
+	eAddr, err := Param("eps").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	epsV, sign, zero := Z30, Z31, Z29
+	VBROADCASTSS(eAddr.Addr, epsV)
+	t := GP32()
+	MOVL(U32(0x80000000), t)
+	VPBROADCASTD(t, sign)
+	VXORPS(zero, zero, zero)
+	const u = 4
+	body := func(m int) {
+		for i := 0; i < m; i++ {
+			z, s := vecReg(16, i), vecReg(16, 8+i)
+			VMOVUPS(Mem{Base: pz, Disp: 64 * i}, z)
+			VADDPS(zero, z, s) // −0 → +0
+			VANDPS(sign, s, s)
+			VORPS(epsV, s, s) // ε with z's sign
+			VADDPS(z, s, s)
+			VMOVUPS(Mem{Base: pr, Disp: 64 * i}, z)
+			VDIVPS(s, z, z)
+			VMOVUPS(z, Mem{Base: pd, Disp: 64 * i})
+		}
+		ADDQ(U32(64*m), pd)
+		ADDQ(U32(64*m), pr)
+		ADDQ(U32(64*m), pz)
+		SUBQ(U32(16*m), n)
+	}
+	Label("sd_loop4")
+	CMPQ(n, U32(16*u))
+	JL(LabelRef("sd_loop1"))
+	body(u)
+	JMP(LabelRef("sd_loop4"))
+	Label("sd_loop1")
+	CMPQ(n, U32(16))
+	JL(LabelRef("sd_done"))
+	body(1)
+	JMP(LabelRef("sd_loop1"))
+	Label("sd_done")
+	VZEROUPPER()
+	RET()
+}

@@ -52,6 +52,7 @@ func main() {
 	axpyKernel()
 	expKernel()
 	geluKernel()
+	stabDivKernel()
 
 	Generate()
 }
