@@ -62,13 +62,7 @@ func NewSharedExplainer(g *nn.Graph, m *RuleMap, cache *ParamCache) (*Explainer,
 	}
 	transformerDefaults(cg, rules)
 	e := &Explainer{Graph: cg, Rules: rules, out: cg.Output, thesis: thesisMode(rules), cache: cache}
-	reads := needsOutput
-	if e.thesis {
-		// The thesis form reads every layer's output (also the box
-		// rule's) and ReLU's gradient its input.
-		reads = func(Rule) bool { return true }
-	}
-	e.drop = e.leanDrops(reads)
+	e.drop = e.leanDrops()
 	if e.thesis {
 		for i, r := range rules {
 			if _, ok := r.(thesisRule); r != nil && !ok {
@@ -183,6 +177,7 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 	}
 	rel := make([]*tensor.T, len(vals))
 	rel[e.out] = oneHot(logits, targets, true)
+	var shapes [][]int // of every value, computed when first needed
 	for i := e.out - 1; i >= 0; i-- {
 		n := e.Graph.Nodes[i]
 		r := rel[n.Output()]
@@ -190,15 +185,27 @@ func (e *Explainer) Explain(x *tensor.T, opt Options) (*Result, error) {
 			continue
 		}
 		pass := passesRelevance(n.Layer)
+		readsIn, readsOut := e.reads(n)
 		in := make([]*tensor.T, len(n.Inputs))
 		for k, v := range n.Inputs {
-			if !pass {
+			switch {
+			case pass:
+				// Element-wise: in holds nil.
+			case readsIn:
 				in[k] = e.value(vals, v)
+			case vals[v] != nil:
+				in[k] = vals[v]
+			default:
+				in[k] = e.shapeOnly(&shapes, x, v)
 			}
 		}
 		y := vals[n.Output()]
-		if y == nil && !pass && needsOutput(e.Rules[i]) {
+		if y == nil && readsOut {
 			y = e.value(vals, n.Output())
+		} else if y == nil && !pass && e.Rules[i] == nil {
+			// A layer's own Backward (Concat) may read y's shape; rules
+			// take a nil y as "not kept".
+			y = e.shapeOnly(&shapes, x, n.Output())
 		}
 		out := n.Output()
 		// done lets a rule recycle y and r as soon as it has used them.
@@ -250,42 +257,99 @@ func (e *Explainer) forwardLean(x *tensor.T) []*tensor.T {
 	return e.Graph.ForwardDropping(x, len(e.Graph.Nodes), func(v int) bool { return e.drop[v] })
 }
 
-// leanDrops returns, per value, whether forwardLean drops it:
-//
-//   - the output of a layer whose rule does not read it (needsOutput: the
-//     box rule of the first layer, α-β, flat, w²; in the thesis form every
-//     rule does) when only layers that pass relevance unchanged read it:
-//     the relevance pass needs it nowhere;
-//   - the output of a layer that passes relevance unchanged (ReLU, Clip,
-//     Identity) unless its input is dropped: value recomputes it from its
-//     input when the relevance pass needs it.
-//
-// A ReLU whose input is dropped rectifies it in place.
-func (e *Explainer) leanDrops(needsOutput func(Rule) bool) []bool {
+// leanDrops returns, per value, whether forwardLean drops it: every value
+// the relevance pass reads neither as a node's input nor as its output
+// (reads), and every value it does read that a cheap layer (recomputable)
+// computes from a value forwardLean keeps: value recomputes it when the
+// relevance pass needs it. A node that reads only the shapes of its inputs
+// or output (a reshape, a transpose, a slice) gets them from shapeOnly.
+// With VGG16 this drops the ReLU outputs (recomputed from the kept
+// convolution outputs) or, where the rule does not read them, the
+// convolution outputs (the ReLU then rectifies in place); with ViT-B/16
+// the query, key and value slices, the transposes around the heads and the
+// GELU outputs (recomputed from the kept linear outputs).
+func (e *Explainer) leanDrops() []bool {
 	g := e.Graph
-	drop := make([]bool, g.NumValues())
-	keep := func(v int) bool { return v == 0 || v == e.out || v == g.Output }
-	readers := make([][]*nn.Node, g.NumValues())
+	needed := make([]bool, g.NumValues())
 	for _, n := range g.Nodes {
+		in, out := e.reads(n)
+		needed[n.Output()] = needed[n.Output()] || out
 		for _, v := range n.Inputs {
-			readers[v] = append(readers[v], n)
+			needed[v] = needed[v] || in
 		}
 	}
+	// avail: kept, or recomputable from kept values through a chain of
+	// cheap layers.
+	drop, avail := make([]bool, g.NumValues()), make([]bool, g.NumValues())
+	avail[0] = true
 	for v := 1; v < len(drop); v++ {
-		if r := e.Rules[v-1]; keep(v) || r == nil || needsOutput(r) || len(readers[v]) == 0 {
-			continue
+		n := g.Nodes[v-1]
+		cheap := recomputable(n.Layer) && len(n.Inputs) == 1 && avail[n.Inputs[0]]
+		if v != e.out && v != g.Output {
+			drop[v] = !needed[v] || cheap
 		}
-		drop[v] = true
-		for _, n := range readers[v] {
-			drop[v] = drop[v] && passesRelevance(n.Layer)
-		}
-	}
-	for v := 1; v < len(drop); v++ {
-		if n := g.Nodes[v-1]; !keep(v) && passesRelevance(n.Layer) {
-			drop[v] = !drop[n.Inputs[0]]
-		}
+		avail[v] = !drop[v] || cheap
 	}
 	return drop
+}
+
+// reads reports whether the relevance pass reads the values of node n's
+// inputs and of its output (else at most their shapes). The thesis form
+// reads every input (ReLU's gradient its input) and every output but those
+// of the element-wise layers that pass relevance.
+func (e *Explainer) reads(n *nn.Node) (inputs, output bool) {
+	pass := passesRelevance(n.Layer)
+	if e.thesis {
+		return true, !pass
+	}
+	if pass {
+		return false, false
+	}
+	switch r := e.Rules[n.Index].(type) {
+	case *layerRule:
+		v := r.readsValues(n.Layer)
+		return v, v
+	case nil:
+	case LayerRule:
+		return true, true
+	default:
+		return true, needsOutput(r)
+	}
+	switch l := n.Layer.(type) {
+	case *nn.Binary:
+		// Scaling by a constant passes relevance (binaryRelevance).
+		v := l.Op != nn.OpMul && l.Op != nn.OpDiv
+		return v, v
+	case *nn.Reshape, *nn.Flatten, *nn.Transpose, *nn.Slice, *nn.Concat, *nn.Gather:
+		// Their Backward reads shapes only.
+		return false, false
+	}
+	return true, true
+}
+
+// recomputable reports whether l's output is cheap to recompute from its
+// one input (element-wise or a copy), so that forwardLean need not keep it.
+func recomputable(l nn.Layer) bool {
+	switch l := l.(type) {
+	case nn.ReLU, *nn.Clip, nn.Identity, nn.GELU, *nn.Reshape, *nn.Flatten, *nn.Transpose, *nn.Slice, *nn.Gather:
+		return true
+	case *nn.Binary:
+		return l.Const != nil // x op constant: one element-wise pass
+	}
+	return false
+}
+
+// shapeOnly returns a tensor with value v's shape and no data, for nodes
+// that read only shapes (reads); *shapes caches the shapes for input x.
+func (e *Explainer) shapeOnly(shapes *[][]int, x *tensor.T, v int) *tensor.T {
+	if *shapes == nil {
+		s, err := e.Graph.Shapes(x.Shape)
+		if err != nil {
+			panic("lrp: " + err.Error()) // x passed CheckInput
+		}
+		*shapes = s
+	}
+	return &tensor.T{Shape: (*shapes)[v]}
 }
 
 // needsOutput reports whether rule r reads the output y of its layer

@@ -20,10 +20,21 @@ import (
 // keeps every layer, on networks whose activations are large enough to be
 // recycled, over repeated calls.
 func TestExplainPathsAgree(t *testing.T) {
-	x := randomInput(1, 2, 64)
-	for _, arch := range []string{"resnet18"} {
-		for _, comp := range []string{"epsilon-gamma-box", "epsilon-alpha2-beta1-flat", "lrp-tutorial"} {
-			e := randomExplainer(t, arch, 3, 64, comp)
+	for _, c := range []struct {
+		arch, comp string
+		n, size    int
+	}{
+		{"resnet18", "epsilon-gamma-box", 2, 64},
+		{"resnet18", "epsilon-alpha2-beta1-flat", 2, 64},
+		{"resnet18", "lrp-tutorial", 2, 64},
+		// Transformers drop the query, key and value slices, the
+		// transposes around the heads and the GELU outputs.
+		{"vit_b_32", "attnlrp", 2, 224},
+	} {
+		arch, comp := c.arch, c.comp
+		x := randomInput(1, c.n, c.size)
+		{
+			e := randomExplainer(t, arch, 3, c.size, comp)
 			want, err := e.Explain(x, lrp.Options{Values: e.Graph.Forward(x)})
 			if err != nil {
 				t.Fatal(err)

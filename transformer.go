@@ -47,6 +47,13 @@ type layerRule struct {
 	spec
 	accepts []string // layer types
 	fn      func(g *nn.Graph, n *nn.Node, in []*tensor.T, y, r *tensor.T) []*tensor.T
+	blind   []string // layer types on which fn reads neither in nor y (shapes only)
+}
+
+// readsValues reports whether the rule reads the values of its layer's
+// inputs and output on layers like l (else only their shapes).
+func (l *layerRule) readsValues(layer nn.Layer) bool {
+	return !slices.Contains(l.blind, layer.Type())
 }
 
 // Relevance is not used: a LayerRule is applied by LayerRelevance. It
@@ -63,30 +70,30 @@ func (l *layerRule) LayerRelevance(g *nn.Graph, n *nn.Node, in []*tensor.T, y, r
 
 // SoftmaxRule returns AttnLRP's softmax rule.
 func SoftmaxRule() LayerRule {
-	return &layerRule{spec("softmax"), []string{"Softmax"}, softmaxRelevance}
+	return &layerRule{spec("softmax"), []string{"Softmax"}, softmaxRelevance, nil}
 }
 
 // UniformRule returns AttnLRP's uniform ε rule for MatMul.
 func UniformRule() LayerRule {
-	return &layerRule{spec("uniform"), []string{"MatMul"}, uniformRelevance}
+	return &layerRule{spec("uniform"), []string{"MatMul"}, uniformRelevance, nil}
 }
 
 // IdentityRule returns the identity rule for GELU and LayerNorm.
 func IdentityRule() LayerRule {
-	return &layerRule{spec("identity"), []string{"GELU", "LayerNorm"}, identityRelevance}
+	return &layerRule{spec("identity"), []string{"GELU", "LayerNorm"}, identityRelevance, []string{"GELU"}}
 }
 
 // BlockRule returns CP-LRP's rule for Softmax: no relevance passes.
 func BlockRule() LayerRule {
 	return &layerRule{spec("block"), []string{"Softmax"}, func(_ *nn.Graph, n *nn.Node, _ []*tensor.T, _, _ *tensor.T) []*tensor.T {
 		return make([]*tensor.T, len(n.Inputs))
-	}}
+	}, []string{"Softmax"}}
 }
 
 // ValuesRule returns CP-LRP's rule for MatMul: the attention weights are
 // constant and the other operand takes all relevance.
 func ValuesRule() LayerRule {
-	return &layerRule{spec("values"), []string{"MatMul"}, valuesRelevance}
+	return &layerRule{spec("values"), []string{"MatMul"}, valuesRelevance, nil}
 }
 
 func init() {

@@ -1,6 +1,9 @@
-// Command gobench times forward passes or epsilon-gamma-box explanations
-// of an ONNX model with lrp, for bench/compare.sh. It prints the median,
-// minimum and maximum seconds per call as JSON.
+// Command gobench times forward passes or explanations of an ONNX model, or
+// of a torchvision architecture with random weights (seed 0), with lrp,
+// for bench/compare.sh and bench/vit_compare.sh. Explanations use
+// epsilon-gamma-box on CNNs and attnlrp on transformers (the commands'
+// defaults, lrp.DefaultCompositeFor). It prints the median, minimum and
+// maximum seconds per call as JSON.
 package main
 
 import (
@@ -10,10 +13,13 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/xai-go/lrp"
+	"github.com/xai-go/lrp/models/torchvision"
+	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/onnx"
 	"github.com/xai-go/lrp/tensor"
 )
@@ -26,21 +32,20 @@ func main() {
 }
 
 func run() error {
-	model := flag.String("model", "", "ONNX file")
+	model := flag.String("model", "", "ONNX file, or a torchvision architecture (vit_b_16, vgg16, …) with random weights")
 	batch := flag.Int("batch", 1, "batch size")
 	reps := flag.Int("reps", 3, "timed repetitions (after one warm-up)")
-	mode := flag.String("mode", "forward", "forward or explain (epsilon-gamma-box)")
+	mode := flag.String("mode", "forward", "forward or explain (the default composite)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed calls to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile to this file at the end")
 	flag.Parse()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(20) // as cmd/lrp does
 	}
-	g, err := onnx.Load(*model)
+	g, shape, err := load(*model)
 	if err != nil {
 		return err
 	}
-	shape := append([]int(nil), g.InputShape...)
 	shape[0] = *batch
 	x := tensor.New(shape...)
 	for i := range x.Data {
@@ -48,7 +53,7 @@ func run() error {
 	}
 	call := func() error { g.Run(x); return nil }
 	if *mode == "explain" {
-		c, err := lrp.LookupComposite("epsilon-gamma-box")
+		c, err := lrp.LookupComposite(lrp.DefaultCompositeFor(g))
 		if err != nil {
 			return err
 		}
@@ -100,4 +105,23 @@ func run() error {
 	sort.Float64s(times)
 	return json.NewEncoder(os.Stdout).Encode(map[string]float64{
 		"median": times[len(times)/2], "min": times[0], "max": times[len(times)-1]})
+}
+
+// load reads an ONNX file, or builds a torchvision architecture with random
+// weights when model names one, and returns the graph and its input shape
+// (224×224 for torchvision).
+func load(model string) (*nn.Graph, []int, error) {
+	if slices.Contains(torchvision.Names(), model) {
+		state, err := torchvision.RandomInit(model, 1000, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		g, err := torchvision.Build(model, state)
+		return g, []int{1, 3, 224, 224}, err
+	}
+	g, err := onnx.Load(model)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, append([]int(nil), g.InputShape...), nil
 }
