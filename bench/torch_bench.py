@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Times torchvision forward passes (or Zennit's EpsilonGammaBox) on the CPU
-for bench/compare.sh; prints median/min/max seconds per call as JSON.
+"""Times torchvision forward passes (or Zennit's EpsilonGammaBox, or
+gradient × input: one backward pass, the cost of LXT's efficient AttnLRP)
+on the CPU for bench/compare.sh; prints median/min/max seconds per call as
+JSON.
 
-    torch_bench.py MODEL BATCH REPS MODE      (MODE: forward | export DIR | zennit)
+    torch_bench.py MODEL BATCH REPS MODE      (MODE: forward | export DIR | zennit | gradxinput)
 
 Zennit is imported from $ZENNIT_SRC when MODE is zennit (it is not packaged
 in Debian; point ZENNIT_SRC at a checkout's src directory)."""
@@ -39,6 +41,15 @@ if mode == "zennit":
         with Gradient(model=model, composite=comp) as attributor:
             out, rel = attributor(x.clone().requires_grad_(True), lambda o: torch.eye(1000)[o.argmax(1)] * o)
         return rel
+elif mode == "gradxinput":
+    for p in model.parameters():
+        p.requires_grad = False
+
+    def call():
+        xx = x.clone().requires_grad_(True)
+        y = model(xx)
+        y[torch.arange(batch), y.argmax(1)].sum().backward()
+        return xx * xx.grad
 else:
     def call():
         with torch.no_grad():

@@ -25,11 +25,15 @@ type Report struct {
 }
 
 // ReportRow is one input: its picture, prediction and a heatmap per method.
+// A row with Methods starts a new heatmap header naming them (models that
+// are explained by different methods, CNNs and transformers); rows without
+// it follow the last header, or Report.Methods.
 type ReportRow struct {
 	Name       string
 	Prediction string
 	Input      template.URL
 	Heatmaps   []template.URL
+	Methods    []string
 }
 
 // ReportMetric is one line of the AUC table: AUC of the MoRF and LRF
@@ -88,8 +92,9 @@ a low MoRF AUC means the score collapses as soon as the patches the explanation 
 {{range .Plots}}<img src="{{.}}" alt="perturbation curves, MoRF and LRF">{{end}}
 <h2>Heatmaps</h2>
 <p>Relevance summed over channels; red positive, blue negative, white zero (symmetric max-abs scale per image).</p>
-<table><tr><th>input</th><th>prediction</th>{{range .Methods}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr><td><img class="px" src="{{.Input}}" title="{{.Name}}"><br>{{.Name}}</td><td>{{.Prediction}}</td>
+<table>{{if .Methods}}<tr><th>input</th><th>prediction</th>{{range .Methods}}<th>{{.}}</th>{{end}}</tr>{{end}}
+{{range .Rows}}{{if .Methods}}<tr><th>input</th><th>prediction</th>{{range .Methods}}<th>{{.}}</th>{{end}}</tr>
+{{end}}<tr><td><img class="px" src="{{.Input}}" title="{{.Name}}"><br>{{.Name}}</td><td>{{.Prediction}}</td>
 {{range .Heatmaps}}<td><img class="px" src="{{.}}"></td>{{end}}</tr>
 {{end}}</table>
 </body></html>

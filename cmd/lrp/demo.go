@@ -13,13 +13,30 @@ import (
 	"github.com/xai-go/lrp/eval"
 	"github.com/xai-go/lrp/internal/outfile"
 	"github.com/xai-go/lrp/models"
+	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/viz"
 )
 
-// demoMethods are the attributions the demo compares.
-var demoMethods = []string{
-	"lrp:epsilon-gamma-box", "lrp:epsilon-plus", "lrp:epsilon-alpha2-beta1",
-	"gradient", "gradxinput", "integrated-gradients", "random",
+// demoMethods are the attributions the demo compares on a CNN, and
+// demoTransformerMethods those on a Vision Transformer: AttnLRP and CP-LRP
+// instead of the CNN composites.
+var (
+	demoMethods = []string{
+		"lrp:epsilon-gamma-box", "lrp:epsilon-plus", "lrp:epsilon-alpha2-beta1",
+		"gradient", "gradxinput", "integrated-gradients", "random",
+	}
+	demoTransformerMethods = []string{
+		"lrp:attnlrp", "lrp:cp-lrp",
+		"gradient", "gradxinput", "integrated-gradients", "random",
+	}
+)
+
+// demoMethodsFor returns the methods the demo compares on g.
+func demoMethodsFor(g *nn.Graph) []string {
+	if lrp.DefaultCompositeFor(g) != lrp.DefaultComposite {
+		return demoTransformerMethods
+	}
+	return demoMethods
 }
 
 func runDemo(args []string, stdout io.Writer) error {
@@ -34,7 +51,7 @@ func runDemo(args []string, stdout io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	report := &viz.Report{Title: "lrp demo: explanations of the embedded models", Methods: demoMethods}
+	report := &viz.Report{Title: "lrp demo: explanations of the embedded models"}
 	all := map[string]*evalResults{}
 	for _, name := range strings.Split(*which, ",") {
 		emb, err := models.Lookup(strings.TrimSpace(name))
@@ -111,7 +128,11 @@ func demoModel(emb *models.Embedded, out string, patch int, report *viz.Report, 
 	if opt.Params.Low, opt.Params.High, err = in.pre.Bounds(in.x.Shape); err != nil {
 		return nil, err
 	}
-	for _, m := range demoMethods {
+	methods := demoMethodsFor(g)
+	if len(rows) > 0 {
+		rows[0].Methods = methods
+	}
+	for _, m := range methods {
 		a, err := lrp.NewAttributor(m, g, opt)
 		if err != nil {
 			return nil, err

@@ -13,10 +13,12 @@ import (
 func TestDemo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	var stdout bytes.Buffer
-	if err := run([]string{"demo", "--out", dir, "--model", "mnist"}, &stdout); err != nil {
+	if err := run([]string{"demo", "--out", dir, "--model", "mnist,mnist-vit"}, &stdout); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"report.html", "results.json", "mnist/curves.png", "mnist/heatmaps/00-lrp-epsilon-gamma-box.png"} {
+	// The ViT is explained by the transformer composites, not the CNNs'.
+	for _, f := range []string{"report.html", "results.json", "mnist/curves.png", "mnist/heatmaps/00-lrp-epsilon-gamma-box.png",
+		"mnist-vit/heatmaps/00-lrp-attnlrp.png", "mnist-vit/heatmaps/00-lrp-cp-lrp.png"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -24,6 +26,12 @@ func TestDemo(t *testing.T) {
 	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
 	if !strings.Contains(string(html), "data:image/png;base64,") || !strings.Contains(string(html), "epsilon-gamma-box") {
 		t.Error("report lacks inline images or methods")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mnist-vit/heatmaps/00-lrp-epsilon-gamma-box.png")); err == nil {
+		t.Error("the ViT was explained by a CNN composite")
+	}
+	if !strings.Contains(string(html), "<th>lrp:attnlrp</th>") || !strings.Contains(string(html), "<th>lrp:epsilon-gamma-box</th>") {
+		t.Error("report lacks a heatmap header per model")
 	}
 	// The report shows LRF as well as MoRF: its table's LRF AUC and AOPC
 	// are the ones in results.json.
