@@ -134,7 +134,8 @@ func TestViTFullWidth(t *testing.T) {
 }
 
 // BenchmarkViTB16 times ViT-B/16 (random weights) at 224×224: forward and
-// AttnLRP explanation, batch 1 and 8. Compare with bench/vit_torch.py.
+// AttnLRP explanation, batch 1 and 8. bench/compare.sh compares the same
+// configurations with PyTorch in one run (CONFIGS=vit_b_16:…).
 func BenchmarkViTB16(b *testing.B) {
 	state, err := RandomInit("vit_b_16", 1000, 0)
 	if err != nil {
