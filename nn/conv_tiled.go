@@ -258,6 +258,28 @@ func im2colRows(g *convGeom, x, col []float32, ld, i0, i1, c0, c1 int) {
 				jhi := min(ow, ceilDiv(g.w-x0, g.sw))
 				jlo = min(jlo, ow)
 				jhi = max(jhi, jlo)
+				if g.sh == 1 && g.sw == 1 && ow == g.w && jhi > jlo {
+					// Consecutive output rows read consecutive input rows
+					// with the same stride: one copy for all rows inside
+					// the image, then the few padding columns cleared.
+					ia := max(i0, g.pt-u*g.dh)     // first row with y ≥ 0
+					ib := min(i1, g.h+g.pt-u*g.dh) // rows with y < h
+					if ia >= ib {
+						clear(row[:(i1-i0)*ow])
+						continue
+					}
+					clear(row[:(ia-i0)*ow])
+					clear(row[(ib-i0)*ow : (i1-i0)*ow])
+					y := ia - g.pt + u*g.dh
+					lo, hi := (ia-i0)*ow+jlo, (ib-1-i0)*ow+jhi
+					copy(row[lo:hi], xc[y*g.w+x0+jlo:])
+					for i := ia; i < ib; i++ {
+						dst := row[(i-i0)*ow : (i-i0+1)*ow]
+						clear(dst[:jlo])
+						clear(dst[jhi:])
+					}
+					continue
+				}
 				for i := i0; i < i1; i++ {
 					dst := row[(i-i0)*ow : (i-i0+1)*ow]
 					y := i*g.sh - g.pt + u*g.dh

@@ -64,6 +64,7 @@ var tiledCases = []convCase{
 	{1, 17, 9, 12, 9, 3, 2, 1, [2]int{1, 1}, [2]int{2, 3}, [4]int{2, 0, 1, 3}, true},
 	{2, 18, 12, 10, 8, 5, 3, 1, [2]int{1, 1}, [2]int{1, 1}, [4]int{0, 0, 0, 0}, true},
 	{1, 16, 6, 6, 8, 3, 3, 1, [2]int{1, 1}, [2]int{1, 1}, [4]int{3, 3, 3, 3}, false}, // padding beyond the kernel
+	{2, 5, 9, 9, 4, 3, 3, 1, [2]int{1, 1}, [2]int{2, 2}, [4]int{2, 2, 2, 2}, true},   // same size, dilated: im2col copies all rows at once
 	// odd sizes, stride 2, pointwise with many channels
 	{2, 19, 15, 13, 70, 3, 3, 1, [2]int{2, 2}, [2]int{1, 1}, [4]int{1, 1, 1, 1}, true},
 	{1, 24, 14, 14, 80, 1, 1, 1, [2]int{2, 2}, [2]int{1, 1}, [4]int{}, false},
