@@ -46,20 +46,7 @@ func rectify(dst, x *tensor.T) *tensor.T {
 }
 
 // reluMasked sets dst[i] = src[i] where x[i] > 0, else 0.
-func reluMasked(dst, src, x []float32) {
-	dst, src = dst[:len(x)], src[:len(x)]
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		x4, s4, d4 := x[i:i+4:i+4], src[i:i+4:i+4], dst[i:i+4:i+4]
-		d4[0] = math.Float32frombits(math.Float32bits(s4[0]) & positiveMask(x4[0]))
-		d4[1] = math.Float32frombits(math.Float32bits(s4[1]) & positiveMask(x4[1]))
-		d4[2] = math.Float32frombits(math.Float32bits(s4[2]) & positiveMask(x4[2]))
-		d4[3] = math.Float32frombits(math.Float32bits(s4[3]) & positiveMask(x4[3]))
-	}
-	for ; i < len(x); i++ {
-		dst[i] = math.Float32frombits(math.Float32bits(src[i]) & positiveMask(x[i]))
-	}
-}
+func reluMasked(dst, src, x []float32) { kernels.ReLUMasked(dst, src, x) }
 
 // Backward passes g where x > 0.
 func (ReLU) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
@@ -69,18 +56,6 @@ func (ReLU) Backward(in []*tensor.T, _, g *tensor.T) []*tensor.T {
 		reluMasked(gx.Data[lo:hi], g.Data[lo:hi], x.Data[lo:hi])
 	})
 	return []*tensor.T{gx}
-}
-
-// positiveMask returns all ones if v > 0, else 0 (for NaN too), without a
-// branch: signs of activations are random, and mispredicted branches cost
-// more than the rest of the loop.
-func positiveMask(v float32) uint32 {
-	var m uint32
-	// v > 0 exactly when its bits are in [1, bits(+Inf)].
-	if math.Float32bits(v)-1 < 0x7f800000 {
-		m = ^uint32(0)
-	}
-	return m
 }
 
 // Clip is min(max(x, Min), Max) (ReLU6 is Clip with Min 0 and Max 6). Its

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 
+	"github.com/xai-go/lrp/internal/kernels"
 	"github.com/xai-go/lrp/tensor"
 )
 
@@ -103,8 +104,7 @@ func (l *MaxPool2d) rows(x *tensor.T, oh, ow int, fn func(nc, i int, best []floa
 		v0, v1 := validTaps(j*l.Stride[1]-l.Pad[1], kw, d[1], w)
 		cols[j] = [2]int{v0, v1}
 	}
-	simple := kh == 2 && kw == 2 && l.Stride == [2]int{2, 2} && d == [2]int{1, 1} && l.Pad == [4]int{} &&
-		2*oh <= h && 2*ow <= w
+	simple := l.simple(x.Shape, oh, ow)
 	row3 := kw == 3 && d[1] == 1
 	planes := x.Shape[0] * x.Shape[1]
 	parallelFor(planes, 1, func(lo, hi int) {
@@ -185,10 +185,29 @@ func (l *MaxPool2d) Forward(in []*tensor.T) *tensor.T {
 	s, _ := l.OutputShape([][]int{x.Shape})
 	y := tensor.Empty(s...) // every row is written
 	oh, ow := s[2], s[3]
+	if l.simple(x.Shape, oh, ow) {
+		// 2×2 windows, stride 2: the vector kernel, no argmax.
+		h, w := x.Shape[2], x.Shape[3]
+		parallelFor(x.Shape[0]*x.Shape[1]*oh, max(1, 1<<12/max(ow, 1)), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				nc, i := r/oh, r%oh
+				src := x.Data[nc*h*w+2*i*w:]
+				kernels.Max2x2(y.Data[r*ow:(r+1)*ow], src[:2*ow], src[w:w+2*ow])
+			}
+		})
+		return y
+	}
 	l.rows(x, oh, ow, func(nc, i int, best []float32, _ []int32) {
 		copy(y.Data[(nc*oh+i)*ow:], best)
 	})
 	return y
+}
+
+// simple reports whether l pools 2×2 windows with stride 2 inside an
+// input of shape s (no padding, no dilation) into oh×ow outputs.
+func (l *MaxPool2d) simple(s []int, oh, ow int) bool {
+	return l.Kernel == [2]int{2, 2} && l.Stride == [2]int{2, 2} && l.dil() == [2]int{1, 1} && l.Pad == [4]int{} &&
+		2*oh <= s[2] && 2*ow <= s[3]
 }
 
 // Backward sends each output gradient to its window's maximum.

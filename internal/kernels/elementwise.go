@@ -140,3 +140,60 @@ func StabDiv(dst, r, z []float32, eps float32) {
 		dst[i] = r[i] / v
 	}
 }
+
+// ReLUMasked sets dst[i] = src[i] where x[i] > 0 and +0 elsewhere (NaN in
+// x counts as not positive), for i < len(x): max(x, 0) with src = x, the
+// ReLU's gradient with src = g. dst may be src or x. It panics if dst or
+// src is shorter than x.
+func ReLUMasked(dst, src, x []float32) {
+	if len(dst) < len(x) || len(src) < len(x) {
+		panic("kernels: ReLUMasked: short dst or src")
+	}
+	n := len(x) &^ 15
+	if useAVX512 && n > 0 {
+		reluAVX512(&dst[0], &src[0], &x[0], n)
+	} else {
+		n = 0
+	}
+	for i := n; i < len(x); i++ {
+		dst[i] = math.Float32frombits(math.Float32bits(src[i]) & positiveMask(x[i]))
+	}
+}
+
+// positiveMask returns all ones if v > 0, else 0 (for NaN too), without a
+// branch: signs of activations are random, and mispredicted branches cost
+// more than the rest of the loop.
+func positiveMask(v float32) uint32 {
+	var m uint32
+	// v > 0 exactly when its bits are in [1, bits(+Inf)].
+	if math.Float32bits(v)-1 < 0x7f800000 {
+		m = ^uint32(0)
+	}
+	return m
+}
+
+// Max2x2 sets dst[j] to the maximum of the 2×2 window r0[2j], r0[2j+1],
+// r1[2j], r1[2j+1] for j < len(dst) (2×2 max pooling with stride 2, one
+// output row from two input rows): the values are compared in that order
+// with >, so that of equal values (±0) the first is kept, and a window
+// with a NaN gives NaN. It panics if a row is shorter than 2·len(dst).
+func Max2x2(dst, r0, r1 []float32) {
+	if len(r0) < 2*len(dst) || len(r1) < 2*len(dst) {
+		panic("kernels: Max2x2: short row")
+	}
+	n := len(dst) &^ 15
+	if useAVX512 && n > 0 {
+		max2x2AVX512(&dst[0], &r0[0], &r1[0], n)
+	} else {
+		n = 0
+	}
+	for j := n; j < len(dst); j++ {
+		b := r0[2*j]
+		for _, v := range [3]float32{r0[2*j+1], r1[2*j], r1[2*j+1]} {
+			if v > b || v != v {
+				b = v
+			}
+		}
+		dst[j] = b
+	}
+}

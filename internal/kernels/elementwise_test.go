@@ -189,3 +189,75 @@ func TestStabDiv(t *testing.T) {
 		}
 	})
 }
+
+// TestReLUMasked checks ReLUMasked against its definition bit for bit,
+// with ±0, NaN and ±∞ in the mask, in place and not.
+func TestReLUMasked(t *testing.T) {
+	xs := elementwiseInputs()
+	for i := 0; i < len(xs); i += 89 {
+		xs[i] = float32(math.Copysign(0, -1))
+	}
+	src := make([]float32, len(xs))
+	for i := range src {
+		src[i] = float32(i%13) - 6.5
+	}
+	eachVariant(t, func(t *testing.T) {
+		for _, n := range []int{len(xs), 37, 16, 3} {
+			dst := make([]float32, n)
+			ReLUMasked(dst, src, xs[:n])
+			self := append([]float32(nil), xs[:n]...)
+			ReLUMasked(self, self, self)
+			for i, x := range xs[:n] {
+				want, wantSelf := float32(0), float32(0)
+				if x > 0 {
+					want, wantSelf = src[i], x
+				}
+				if math.Float32bits(dst[i]) != math.Float32bits(want) || math.Float32bits(self[i]) != math.Float32bits(wantSelf) {
+					t.Fatalf("x = %g: got %g and %g, want %g and %g", x, dst[i], self[i], want, wantSelf)
+				}
+			}
+		}
+	})
+}
+
+// TestMax2x2 checks Max2x2 against the window maximum bit for bit: ties of
+// ±0 keep the first value in window order, NaN anywhere gives NaN.
+func TestMax2x2(t *testing.T) {
+	xs := elementwiseInputs()
+	r := rand.New(rand.NewPCG(5, 6))
+	vals := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1))}
+	for i := range xs {
+		if r.IntN(3) == 0 {
+			xs[i] = vals[r.IntN(len(vals))]
+		}
+		if r.IntN(500) == 0 {
+			xs[i] = float32(math.NaN())
+		}
+	}
+	eachVariant(t, func(t *testing.T) {
+		for _, n := range []int{1000, 33, 16, 5} {
+			r0, r1 := xs[:2*n], xs[2*n:4*n]
+			dst := make([]float32, n)
+			Max2x2(dst, r0, r1)
+			for j := range dst {
+				w := []float32{r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]}
+				b, nan := w[0], false
+				for k, v := range w {
+					nan = nan || v != v
+					if k > 0 && v > b {
+						b = v
+					}
+				}
+				if nan {
+					if dst[j] == dst[j] {
+						t.Fatalf("window %v: got %g, want NaN", w, dst[j])
+					}
+					continue
+				}
+				if math.Float32bits(dst[j]) != math.Float32bits(b) {
+					t.Fatalf("window %v: got %g, want %g", w, dst[j], b)
+				}
+			}
+		}
+	})
+}

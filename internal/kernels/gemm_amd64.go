@@ -309,3 +309,13 @@ func geluAVX512(dst, src *float32, n int)
 //
 //go:noescape
 func stabDivAVX512(dst, r, z *float32, n int, eps float32)
+
+// reluAVX512 sets dst[i] = src[i] where x[i] > 0, else 0, for i < n (a multiple of 16).
+//
+//go:noescape
+func reluAVX512(dst, src, x *float32, n int)
+
+// max2x2AVX512 sets dst[j] to the maximum of r0[2j], r0[2j+1], r1[2j], r1[2j+1] for j < n (a multiple of 16).
+//
+//go:noescape
+func max2x2AVX512(dst, r0, r1 *float32, n int)

@@ -3392,7 +3392,7 @@ axpy_done:
 	RET
 
 // func expAVX512(dst *float32, src *float32, n int, shift float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512F, SSE
 TEXT ·expAVX512(SB), NOSPLIT, $0-36
 	MOVQ         dst+0(FP), AX
 	MOVQ         src+8(FP), CX
@@ -3422,7 +3422,7 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-36
 	VPBROADCASTD BX, Z30
 	MOVL         $0x3f800000, BX
 	VPBROADCASTD BX, Z31
-	VXORPS       Z18, Z18, Z18
+	VPXORD       Z18, Z18, Z18
 
 exp_loop4:
 	CMPQ         DX, $0x00000040
@@ -3536,7 +3536,7 @@ exp_loop1:
 	JMP          exp_loop1
 
 exp_done:
-	VEXTRACTF32X8 $0x01, Z18, Y1
+	VEXTRACTF64X4 $0x01, Z18, Y1
 	VADDPS        Y1, Y18, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPS        X1, X0, X0
@@ -3549,7 +3549,7 @@ exp_done:
 	RET
 
 // func geluAVX512(dst *float32, src *float32, n int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·geluAVX512(SB), NOSPLIT, $0-24
 	MOVQ         dst+0(FP), AX
 	MOVQ         src+8(FP), CX
@@ -3588,7 +3588,7 @@ TEXT ·geluAVX512(SB), NOSPLIT, $0-24
 	VPBROADCASTD BX, Z15
 	MOVL         $0x3ea7ba05, BX
 	VPBROADCASTD BX, Z16
-	VXORPS       Z17, Z17, Z17
+	VPXORD       Z17, Z17, Z17
 	MOVL         $0x7149f2ca, BX
 	VPBROADCASTD BX, Z18
 	MOVL         $0x3f87dc22, BX
@@ -3606,13 +3606,13 @@ gelu_loop:
 	CMPQ         DX, $0x00000010
 	JL           gelu_done
 	VMOVUPS      (CX), Z0
-	VANDPS       Z12, Z0, Z1
+	VPANDD       Z12, Z0, Z1
 	VMULPS       Z13, Z1, Z2
 	VMULPS       Z14, Z1, Z1
 	VMOVAPS      Z15, Z3
 	VFMADD231PS  Z16, Z2, Z3
 	VDIVPS       Z3, Z15, Z3
-	VXORPS       Z4, Z4, Z4
+	VPXORD       Z4, Z4, Z4
 	VFNMADD231PS Z2, Z2, Z4
 	VMINPS       Z4, Z21, Z4
 	VMAXPS       Z4, Z20, Z4
@@ -3650,7 +3650,7 @@ gelu_done:
 	RET
 
 // func stabDivAVX512(dst *float32, r *float32, z *float32, n int, eps float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·stabDivAVX512(SB), NOSPLIT, $0-36
 	MOVQ         dst+0(FP), AX
 	MOVQ         r+8(FP), CX
@@ -3659,39 +3659,39 @@ TEXT ·stabDivAVX512(SB), NOSPLIT, $0-36
 	VBROADCASTSS eps+32(FP), Z30
 	MOVL         $0x80000000, SI
 	VPBROADCASTD SI, Z31
-	VXORPS       Z29, Z29, Z29
+	VPXORD       Z29, Z29, Z29
 
 sd_loop4:
 	CMPQ    BX, $0x00000040
 	JL      sd_loop1
 	VMOVUPS (DX), Z0
 	VADDPS  Z29, Z0, Z8
-	VANDPS  Z31, Z8, Z8
-	VORPS   Z30, Z8, Z8
+	VPANDD  Z31, Z8, Z8
+	VPORD   Z30, Z8, Z8
 	VADDPS  Z0, Z8, Z8
 	VMOVUPS (CX), Z0
 	VDIVPS  Z8, Z0, Z0
 	VMOVUPS Z0, (AX)
 	VMOVUPS 64(DX), Z1
 	VADDPS  Z29, Z1, Z9
-	VANDPS  Z31, Z9, Z9
-	VORPS   Z30, Z9, Z9
+	VPANDD  Z31, Z9, Z9
+	VPORD   Z30, Z9, Z9
 	VADDPS  Z1, Z9, Z9
 	VMOVUPS 64(CX), Z1
 	VDIVPS  Z9, Z1, Z1
 	VMOVUPS Z1, 64(AX)
 	VMOVUPS 128(DX), Z2
 	VADDPS  Z29, Z2, Z10
-	VANDPS  Z31, Z10, Z10
-	VORPS   Z30, Z10, Z10
+	VPANDD  Z31, Z10, Z10
+	VPORD   Z30, Z10, Z10
 	VADDPS  Z2, Z10, Z10
 	VMOVUPS 128(CX), Z2
 	VDIVPS  Z10, Z2, Z2
 	VMOVUPS Z2, 128(AX)
 	VMOVUPS 192(DX), Z3
 	VADDPS  Z29, Z3, Z11
-	VANDPS  Z31, Z11, Z11
-	VORPS   Z30, Z11, Z11
+	VPANDD  Z31, Z11, Z11
+	VPORD   Z30, Z11, Z11
 	VADDPS  Z3, Z11, Z11
 	VMOVUPS 192(CX), Z3
 	VDIVPS  Z11, Z3, Z3
@@ -3707,8 +3707,8 @@ sd_loop1:
 	JL      sd_done
 	VMOVUPS (DX), Z0
 	VADDPS  Z29, Z0, Z8
-	VANDPS  Z31, Z8, Z8
-	VORPS   Z30, Z8, Z8
+	VPANDD  Z31, Z8, Z8
+	VPORD   Z30, Z8, Z8
 	VADDPS  Z0, Z8, Z8
 	VMOVUPS (CX), Z0
 	VDIVPS  Z8, Z0, Z0
@@ -3720,5 +3720,149 @@ sd_loop1:
 	JMP     sd_loop1
 
 sd_done:
+	VZEROUPPER
+	RET
+
+// func reluAVX512(dst *float32, src *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·reluAVX512(SB), NOSPLIT, $0-32
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   x+16(FP), DX
+	MOVQ   n+24(FP), BX
+	VPXORD Z31, Z31, Z31
+
+relu_loop4:
+	CMPQ      BX, $0x00000040
+	JL        relu_loop1
+	VCMPPS    $0x11, (DX), Z31, K1
+	VCMPPS    $0x11, 64(DX), Z31, K2
+	VCMPPS    $0x11, 128(DX), Z31, K3
+	VCMPPS    $0x11, 192(DX), Z31, K4
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z 64(CX), K2, Z1
+	VMOVUPS.Z 128(CX), K3, Z2
+	VMOVUPS.Z 192(CX), K4, Z3
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, 64(AX)
+	VMOVUPS   Z2, 128(AX)
+	VMOVUPS   Z3, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	ADDQ      $0x00000100, DX
+	SUBQ      $0x00000040, BX
+	JMP       relu_loop4
+
+relu_loop1:
+	CMPQ      BX, $0x00000010
+	JL        relu_done
+	VCMPPS    $0x11, (DX), Z31, K1
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS   Z0, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, BX
+	JMP       relu_loop1
+
+relu_done:
+	VZEROUPPER
+	RET
+
+// func max2x2AVX512(dst *float32, r0 *float32, r1 *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·max2x2AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         r0+8(FP), CX
+	MOVQ         r1+16(FP), DX
+	MOVQ         n+24(FP), BX
+	VPXORD       Z29, Z29, Z29
+	MOVL         $0x00000001, SI
+	VPBROADCASTD SI, Z28
+	MOVL         $0x0000fffe, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000fffc, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000fff8, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000fff0, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000ffe0, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000ffc0, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000ff80, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000ff00, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000fe00, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000fc00, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000f800, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000f000, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000e000, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x0000c000, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	MOVL         $0x00008000, SI
+	KMOVW        SI, K1
+	VPADDD       Z28, Z29, K1, Z29
+	VPADDD       Z29, Z29, Z30
+	VPADDD       Z28, Z30, Z31
+
+max_loop:
+	CMPQ      BX, $0x00000010
+	JL        max_done
+	VMOVUPS   (CX), Z4
+	VMOVUPS   64(CX), Z5
+	VMOVUPS   (DX), Z6
+	VMOVUPS   64(DX), Z7
+	VMOVAPS   Z30, Z0
+	VPERMI2PS Z5, Z4, Z0
+	VMOVAPS   Z31, Z1
+	VPERMI2PS Z5, Z4, Z1
+	VMOVAPS   Z30, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVAPS   Z31, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VCMPPS    $0x03, Z1, Z0, K2
+	VCMPPS    $0x03, Z3, Z2, K3
+	KORW      K2, K3, K2
+	VADDPS    Z1, Z0, Z8
+	VADDPS    Z3, Z2, Z9
+	VADDPS    Z9, Z8, Z8
+	VMOVAPS   Z0, Z10
+	VCMPPS    $0x1e, Z10, Z1, K1
+	VMOVAPS   Z1, K1, Z10
+	VCMPPS    $0x1e, Z10, Z2, K1
+	VMOVAPS   Z2, K1, Z10
+	VCMPPS    $0x1e, Z10, Z3, K1
+	VMOVAPS   Z3, K1, Z10
+	VMOVAPS   Z8, K2, Z10
+	VMOVUPS   Z10, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000010, BX
+	JMP       max_loop
+
+max_done:
 	VZEROUPPER
 	RET

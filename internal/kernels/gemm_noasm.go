@@ -44,3 +44,7 @@ func expAVX512(dst, src *float32, n int, shift float32) float32 { panic("kernels
 func geluAVX512(dst, src *float32, n int) { panic("kernels: no assembly") }
 
 func stabDivAVX512(dst, r, z *float32, n int, eps float32) { panic("kernels: no assembly") }
+
+func reluAVX512(dst, src, x *float32, n int) { panic("kernels: no assembly") }
+
+func max2x2AVX512(dst, r0, r1 *float32, n int) { panic("kernels: no assembly") }

@@ -109,7 +109,7 @@ func expKernel() {
 	VBROADCASTSS(sAddr.Addr, shift)
 	c := loadExpConsts()
 	sum := Z18
-	VXORPS(sum, sum, sum)
+	VPXORD(sum, sum, sum)
 	const u = 4
 	x := []VecPhysical{Z0, Z1, Z2, Z3}
 	nn := []VecPhysical{Z4, Z5, Z6, Z7}
@@ -143,7 +143,7 @@ func expKernel() {
 	SUBQ(U32(16), n)
 	JMP(LabelRef("exp_loop1"))
 	Label("exp_done")
-	VEXTRACTF32X8(U8(1), sum, Y1)
+	VEXTRACTF64X4(U8(1), sum, Y1)
 	VADDPS(Y1, Y18, Y0)
 	VEXTRACTF128(U8(1), Y0, X1)
 	VADDPS(X1, X0, X0)
@@ -180,7 +180,7 @@ func geluKernel() {
 	broadcast(0.5, half)
 	broadcast(1, one)
 	broadcast(erfcP, pc)
-	VXORPS(zero, zero, zero)
+	VPXORD(zero, zero, zero)
 	broadcast(1e30, big)
 	for i, r := range coef {
 		broadcast(erfcAS[i], r)
@@ -190,13 +190,13 @@ func geluKernel() {
 	CMPQ(n, U32(16))
 	JL(LabelRef("gelu_done"))
 	VMOVUPS(Mem{Base: ps}, x)
-	VANDPS(absMask, x, ha)  // |x|
+	VPANDD(absMask, x, ha)  // |x|
 	VMULPS(invSqrt2, ha, a) // a = |x|/√2
 	VMULPS(half, ha, ha)    // ½|x|
 	VMOVAPS(one, tt)        //
 	VFMADD231PS(pc, a, tt)  // 1 + p·a
 	VDIVPS(tt, one, tt)     // t = 1/(1 + p·a)
-	VXORPS(e, e, e)         //
+	VPXORD(e, e, e)         //
 	VFNMADD231PS(a, a, e)   // −a²
 	c.exp([]VecPhysical{e}, []VecPhysical{s1}, []VecPhysical{s2})
 	VMOVAPS(coef[0], s1)
@@ -238,15 +238,15 @@ func stabDivKernel() {
 	t := GP32()
 	MOVL(U32(0x80000000), t)
 	VPBROADCASTD(t, sign)
-	VXORPS(zero, zero, zero)
+	VPXORD(zero, zero, zero)
 	const u = 4
 	body := func(m int) {
 		for i := 0; i < m; i++ {
 			z, s := vecReg(16, i), vecReg(16, 8+i)
 			VMOVUPS(Mem{Base: pz, Disp: 64 * i}, z)
 			VADDPS(zero, z, s) // −0 → +0
-			VANDPS(sign, s, s)
-			VORPS(epsV, s, s) // ε with z's sign
+			VPANDD(sign, s, s)
+			VPORD(epsV, s, s) // ε with z's sign
 			VADDPS(z, s, s)
 			VMOVUPS(Mem{Base: pr, Disp: 64 * i}, z)
 			VDIVPS(s, z, z)

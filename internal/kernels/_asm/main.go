@@ -53,6 +53,8 @@ func main() {
 	expKernel()
 	geluKernel()
 	stabDivKernel()
+	reluKernel()
+	max2x2Kernel()
 
 	Generate()
 }
