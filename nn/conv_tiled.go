@@ -273,10 +273,15 @@ func im2colRows(g *convGeom, x, col []float32, ld, i0, i1, c0, c1 int) {
 					y := ia - g.pt + u*g.dh
 					lo, hi := (ia-i0)*ow+jlo, (ib-1-i0)*ow+jhi
 					copy(row[lo:hi], xc[y*g.w+x0+jlo:])
-					for i := ia; i < ib; i++ {
-						dst := row[(i-i0)*ow : (i-i0+1)*ow]
-						clear(dst[:jlo])
-						clear(dst[jhi:])
+					if jlo > 0 || jhi < ow {
+						for base := (ia - i0) * ow; base < (ib-i0)*ow; base += ow {
+							for j := base; j < base+jlo; j++ {
+								row[j] = 0
+							}
+							for j := base + jhi; j < base+ow; j++ {
+								row[j] = 0
+							}
+						}
 					}
 					continue
 				}
