@@ -21,8 +21,9 @@ Debian's scipy 1.10 a row-wise Pearson/Spearman is passed as
 similarity_func instead (the same numbers).
 
 lrp runs `lrp evaluate --relevance R.npy --metrics M --perturb zero` and
-reads each metric's seconds from results.json; the fastest precision of
-this build is float32.
+reads each metric's seconds from results.json. PRECISION=bf16 scores the
+perturbed images with lrp's bfloat16 forward pass (`--precision bf16`,
+AVX-512 BF16 here; AMX where the CPU has it); Quantus stays float32.
 """
 import json
 import os
@@ -132,7 +133,8 @@ def main():
     for rnd in range(rounds + 1):  # round 0 warms both sides up
         out = os.path.join(tmp, "res.json")
         subprocess.run([lrp, "evaluate", *gomodel, "--input", xs, "--relevance", rs, "--perturb", "zero", "--order", "morf",
-                        "--patch", str(p), "--metrics", ",".join(names), "--out", out],
+                        "--patch", str(p), "--metrics", ",".join(names), "--out", out,
+                        "--precision", os.environ.get("PRECISION", "fp32")],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         res = json.load(open(out))["methods"][0]["metrics"]
         for k in names:
@@ -147,7 +149,8 @@ def main():
             if rnd > 0:
                 q_t[k].append((time.perf_counter() - start) / n)
             q_passes[k] = model.images / n
-    print(f"model {kind}: {n} images {c}x{h}x{w}, patch {p}, zero baseline, {rounds} rounds, {os.cpu_count()} CPUs")
+    print(f"model {kind}: {n} images {c}x{h}x{w}, patch {p}, zero baseline, {rounds} rounds, {os.cpu_count()} CPUs, "
+          f"lrp precision {os.environ.get('PRECISION', 'fp32')}")
     print(f"{'metric':26s} {'lrp s/img':>10s} {'Quantus s/img':>14s} {'ratio':>7s}  images scored per image (Quantus counted, lrp)")
     for k in names:
         g, q = float(np.median(go_t[k])), float(np.median(q_t[k]))
