@@ -28,12 +28,10 @@ func Exp(dst, src []float32, shift float32) float32 {
 	if len(dst) < len(src) {
 		panic("kernels: Exp: len(dst) < len(src)")
 	}
-	n := len(src) &^ 15
+	n := vectorLen(len(src))
 	var sum float32
-	if useAVX512 && n > 0 {
+	if n > 0 {
 		sum = expAVX512(&dst[0], &src[0], n, shift)
-	} else {
-		n = 0
 	}
 	for i := n; i < len(src); i++ {
 		dst[i] = exp32(src[i] - shift)
@@ -55,11 +53,9 @@ func GELU(dst, src []float32) {
 	if len(dst) < len(src) {
 		panic("kernels: GELU: len(dst) < len(src)")
 	}
-	n := len(src) &^ 15
-	if useAVX512 && n > 0 {
+	n := vectorLen(len(src))
+	if n > 0 {
 		geluAVX512(&dst[0], &src[0], n)
-	} else {
-		n = 0
 	}
 	for i := n; i < len(src); i++ {
 		x := src[i]
@@ -70,9 +66,16 @@ func GELU(dst, src []float32) {
 // Erfc returns erfc(a) for a ≥ 0 by Abramowitz and Stegun 7.1.26 (absolute
 // error below 1.5e-7), the form GELU uses.
 func Erfc(a float32) float32 {
+	erfc, _ := erfcExp(a)
+	return erfc
+}
+
+// erfcExp returns erfc(a) and the e^(−a²) it is computed with.
+func erfcExp(a float32) (erfc, e float32) {
 	t := 1 / (1 + 0.3275911*a)
 	q := ((((1.061405429*t-1.453152027)*t+1.421413741)*t-0.284496736)*t + 0.254829592) * t
-	return q * exp32(-a*a)
+	e = exp32(-a * a)
+	return q * e, e
 }
 
 // exp32 is e^x by the formula above, one element at a time.
@@ -101,10 +104,8 @@ func GELUGrad(dst, x, g []float32) {
 		panic("kernels: GELUGrad: short dst or g")
 	}
 	for i, v := range x {
-		a := min(abs32(v)*math.Sqrt2/2, 1e18)
-		e := exp32(-a * a)
-		t := 1 / (1 + 0.3275911*a)
-		half := 0.5 * ((((1.061405429*t-1.453152027)*t+1.421413741)*t-0.284496736)*t + 0.254829592) * t * e
+		erfc, e := erfcExp(min(abs32(v)*math.Sqrt2/2, 1e18))
+		half := 0.5 * erfc
 		cdf := half // Φ(v)
 		if v >= 0 {
 			cdf = 1 - half
@@ -124,11 +125,12 @@ func StabDiv(dst, r, z []float32, eps float32) {
 	if len(dst) < len(z) || len(r) < len(z) {
 		panic("kernels: StabDiv: short dst or r")
 	}
-	n := len(z) &^ 15
-	if useAVX512 && n > 0 && eps >= 0 {
-		stabDivAVX512(&dst[0], &r[0], &z[0], n, eps)
-	} else {
+	n := vectorLen(len(z))
+	if eps < 0 {
 		n = 0
+	}
+	if n > 0 {
+		stabDivAVX512(&dst[0], &r[0], &z[0], n, eps)
 	}
 	for i := n; i < len(z); i++ {
 		v := z[i]
@@ -149,11 +151,9 @@ func ReLUMasked(dst, src, x []float32) {
 	if len(dst) < len(x) || len(src) < len(x) {
 		panic("kernels: ReLUMasked: short dst or src")
 	}
-	n := len(x) &^ 15
-	if useAVX512 && n > 0 {
+	n := vectorLen(len(x))
+	if n > 0 {
 		reluAVX512(&dst[0], &src[0], &x[0], n)
-	} else {
-		n = 0
 	}
 	for i := n; i < len(x); i++ {
 		dst[i] = math.Float32frombits(math.Float32bits(src[i]) & positiveMask(x[i]))
@@ -181,11 +181,9 @@ func Max2x2(dst, r0, r1 []float32) {
 	if len(r0) < 2*len(dst) || len(r1) < 2*len(dst) {
 		panic("kernels: Max2x2: short row")
 	}
-	n := len(dst) &^ 15
-	if useAVX512 && n > 0 {
+	n := vectorLen(len(dst))
+	if n > 0 {
 		max2x2AVX512(&dst[0], &r0[0], &r1[0], n)
-	} else {
-		n = 0
 	}
 	for j := n; j < len(dst); j++ {
 		b := r0[2*j]
@@ -196,4 +194,14 @@ func Max2x2(dst, r0, r1 []float32) {
 		}
 		dst[j] = b
 	}
+}
+
+// vectorLen returns how many of n elements the AVX-512 element-wise
+// kernels process (a multiple of 16; none without AVX-512); the callers
+// finish the rest in Go.
+func vectorLen(n int) int {
+	if !useAVX512 {
+		return 0
+	}
+	return n &^ 15
 }

@@ -3424,9 +3424,9 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-36
 	VPBROADCASTD BX, Z31
 	VPXORD       Z18, Z18, Z18
 
-exp_loop4:
+exp_loop:
 	CMPQ         DX, $0x00000040
-	JL           exp_loop1
+	JL           exp_tail
 	VMOVUPS      (CX), Z0
 	VSUBPS       Z19, Z0, Z0
 	VMOVUPS      64(CX), Z1
@@ -3506,9 +3506,9 @@ exp_loop4:
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, DX
-	JMP          exp_loop4
+	JMP          exp_loop
 
-exp_loop1:
+exp_tail:
 	CMPQ         DX, $0x00000010
 	JL           exp_done
 	VMOVUPS      (CX), Z0
@@ -3533,7 +3533,7 @@ exp_loop1:
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, DX
-	JMP          exp_loop1
+	JMP          exp_tail
 
 exp_done:
 	VEXTRACTF64X4 $0x01, Z18, Y1
@@ -3602,7 +3602,7 @@ TEXT ·geluAVX512(SB), NOSPLIT, $0-24
 	MOVL         $0x3e827906, BX
 	VPBROADCASTD BX, Z11
 
-gelu_loop:
+gelu_tail:
 	CMPQ         DX, $0x00000010
 	JL           gelu_done
 	VMOVUPS      (CX), Z0
@@ -3643,7 +3643,7 @@ gelu_loop:
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, DX
-	JMP          gelu_loop
+	JMP          gelu_tail
 
 gelu_done:
 	VZEROUPPER
@@ -3661,9 +3661,9 @@ TEXT ·stabDivAVX512(SB), NOSPLIT, $0-36
 	VPBROADCASTD SI, Z31
 	VPXORD       Z29, Z29, Z29
 
-sd_loop4:
+sd_loop:
 	CMPQ    BX, $0x00000040
-	JL      sd_loop1
+	JL      sd_tail
 	VMOVUPS (DX), Z0
 	VADDPS  Z29, Z0, Z8
 	VPANDD  Z31, Z8, Z8
@@ -3700,9 +3700,9 @@ sd_loop4:
 	ADDQ    $0x00000100, CX
 	ADDQ    $0x00000100, DX
 	SUBQ    $0x00000040, BX
-	JMP     sd_loop4
+	JMP     sd_loop
 
-sd_loop1:
+sd_tail:
 	CMPQ    BX, $0x00000010
 	JL      sd_done
 	VMOVUPS (DX), Z0
@@ -3717,7 +3717,7 @@ sd_loop1:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000010, BX
-	JMP     sd_loop1
+	JMP     sd_tail
 
 sd_done:
 	VZEROUPPER
@@ -3732,9 +3732,9 @@ TEXT ·reluAVX512(SB), NOSPLIT, $0-32
 	MOVQ   n+24(FP), BX
 	VPXORD Z31, Z31, Z31
 
-relu_loop4:
+relu_loop:
 	CMPQ      BX, $0x00000040
-	JL        relu_loop1
+	JL        relu_tail
 	VCMPPS    $0x11, (DX), Z31, K1
 	VCMPPS    $0x11, 64(DX), Z31, K2
 	VCMPPS    $0x11, 128(DX), Z31, K3
@@ -3751,9 +3751,9 @@ relu_loop4:
 	ADDQ      $0x00000100, CX
 	ADDQ      $0x00000100, DX
 	SUBQ      $0x00000040, BX
-	JMP       relu_loop4
+	JMP       relu_loop
 
-relu_loop1:
+relu_tail:
 	CMPQ      BX, $0x00000010
 	JL        relu_done
 	VCMPPS    $0x11, (DX), Z31, K1
@@ -3763,7 +3763,7 @@ relu_loop1:
 	ADDQ      $0x00000040, CX
 	ADDQ      $0x00000040, DX
 	SUBQ      $0x00000010, BX
-	JMP       relu_loop1
+	JMP       relu_tail
 
 relu_done:
 	VZEROUPPER
@@ -3827,7 +3827,7 @@ TEXT ·max2x2AVX512(SB), NOSPLIT, $0-32
 	VPADDD       Z29, Z29, Z30
 	VPADDD       Z28, Z30, Z31
 
-max_loop:
+max_tail:
 	CMPQ      BX, $0x00000010
 	JL        max_done
 	VMOVUPS   (CX), Z4
@@ -3857,11 +3857,13 @@ max_loop:
 	VMOVAPS   Z3, K1, Z10
 	VMOVAPS   Z8, K2, Z10
 	VMOVUPS   Z10, (AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
 	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
 	SUBQ      $0x00000010, BX
-	JMP       max_loop
+	JMP       max_tail
 
 max_done:
 	VZEROUPPER

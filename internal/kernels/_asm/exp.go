@@ -31,6 +31,33 @@ var erfcAS = []float64{1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.2
 
 const erfcP = 0.3275911
 
+// vectorLoop emits the loop of the element-wise kernels over n floats (a
+// multiple of 16): body(m) processes m vectors of 16 and advances the
+// pointers ptrs by 64·m bytes; the loop runs body(u) while 16·u floats
+// remain, then body(1).
+func vectorLoop(name string, n Register, u int, ptrs []Register, body func(m int)) {
+	step := func(m int) {
+		body(m)
+		for _, p := range ptrs {
+			ADDQ(U32(64*m), p)
+		}
+		SUBQ(U32(16*m), n)
+	}
+	if u > 1 {
+		Label(name + "_loop")
+		CMPQ(n, U32(16*u))
+		JL(LabelRef(name + "_tail"))
+		step(u)
+		JMP(LabelRef(name + "_loop"))
+	}
+	Label(name + "_tail")
+	CMPQ(n, U32(16))
+	JL(LabelRef(name + "_done"))
+	step(1)
+	JMP(LabelRef(name + "_tail"))
+	Label(name + "_done")
+}
+
 // broadcast loads the float32 constant v into every lane of z.
 func broadcast(v float64, z VecPhysical) {
 	t := GP32()
@@ -110,39 +137,20 @@ func expKernel() {
 	c := loadExpConsts()
 	sum := Z18
 	VPXORD(sum, sum, sum)
-	const u = 4
 	x := []VecPhysical{Z0, Z1, Z2, Z3}
 	nn := []VecPhysical{Z4, Z5, Z6, Z7}
 	p := []VecPhysical{Z8, Z9, Z10, Z11}
-	Label("exp_loop4")
-	CMPQ(n, U32(16*u))
-	JL(LabelRef("exp_loop1"))
-	for i := 0; i < u; i++ {
-		VMOVUPS(Mem{Base: ps, Disp: 64 * i}, x[i])
-		VSUBPS(shift, x[i], x[i])
-	}
-	c.exp(x, nn, p)
-	for i := 0; i < u; i++ {
-		VMOVUPS(x[i], Mem{Base: pd, Disp: 64 * i})
-		VADDPS(x[i], sum, sum)
-	}
-	ADDQ(U32(64*u), ps)
-	ADDQ(U32(64*u), pd)
-	SUBQ(U32(16*u), n)
-	JMP(LabelRef("exp_loop4"))
-	Label("exp_loop1")
-	CMPQ(n, U32(16))
-	JL(LabelRef("exp_done"))
-	VMOVUPS(Mem{Base: ps}, x[0])
-	VSUBPS(shift, x[0], x[0])
-	c.exp(x[:1], nn[:1], p[:1])
-	VMOVUPS(x[0], Mem{Base: pd})
-	VADDPS(x[0], sum, sum)
-	ADDQ(U32(64), ps)
-	ADDQ(U32(64), pd)
-	SUBQ(U32(16), n)
-	JMP(LabelRef("exp_loop1"))
-	Label("exp_done")
+	vectorLoop("exp", n, 4, []Register{ps, pd}, func(m int) {
+		for i := 0; i < m; i++ {
+			VMOVUPS(Mem{Base: ps, Disp: 64 * i}, x[i])
+			VSUBPS(shift, x[i], x[i])
+		}
+		c.exp(x[:m], nn[:m], p[:m])
+		for i := 0; i < m; i++ {
+			VMOVUPS(x[i], Mem{Base: pd, Disp: 64 * i})
+			VADDPS(x[i], sum, sum)
+		}
+	})
 	VEXTRACTF64X4(U8(1), sum, Y1)
 	VADDPS(Y1, Y18, Y0)
 	VEXTRACTF128(U8(1), Y0, X1)
@@ -186,34 +194,28 @@ func geluKernel() {
 		broadcast(erfcAS[i], r)
 	}
 	x, ha, a, tt, e, s1, s2 := Z0, Z1, Z2, Z3, Z4, Z5, Z6
-	Label("gelu_loop")
-	CMPQ(n, U32(16))
-	JL(LabelRef("gelu_done"))
-	VMOVUPS(Mem{Base: ps}, x)
-	VPANDD(absMask, x, ha)  // |x|
-	VMULPS(invSqrt2, ha, a) // a = |x|/√2
-	VMULPS(half, ha, ha)    // ½|x|
-	VMOVAPS(one, tt)        //
-	VFMADD231PS(pc, a, tt)  // 1 + p·a
-	VDIVPS(tt, one, tt)     // t = 1/(1 + p·a)
-	VPXORD(e, e, e)         //
-	VFNMADD231PS(a, a, e)   // −a²
-	c.exp([]VecPhysical{e}, []VecPhysical{s1}, []VecPhysical{s2})
-	VMOVAPS(coef[0], s1)
-	for _, co := range coef[1:] {
-		VFMADD213PS(co, tt, s1) // s1 = s1·t + a_k
-	}
-	VMULPS(tt, s1, s1)       // ·t
-	VMULPS(e, s1, s1)        // erfc(a)
-	VMAXPS(x, zero, s2)      // ½(x + |x|) = max(x, 0); NaN stays NaN
-	VMINPS(ha, big, ha)      // ½|x| capped: ±∞·erfc(∞) gives 0, not NaN
-	VFNMADD231PS(ha, s1, s2) // − ½|x|·erfc(a)
-	VMOVUPS(s2, Mem{Base: pd})
-	ADDQ(U32(64), ps)
-	ADDQ(U32(64), pd)
-	SUBQ(U32(16), n)
-	JMP(LabelRef("gelu_loop"))
-	Label("gelu_done")
+	vectorLoop("gelu", n, 1, []Register{ps, pd}, func(int) {
+		VMOVUPS(Mem{Base: ps}, x)
+		VPANDD(absMask, x, ha)  // |x|
+		VMULPS(invSqrt2, ha, a) // a = |x|/√2
+		VMULPS(half, ha, ha)    // ½|x|
+		VMOVAPS(one, tt)        //
+		VFMADD231PS(pc, a, tt)  // 1 + p·a
+		VDIVPS(tt, one, tt)     // t = 1/(1 + p·a)
+		VPXORD(e, e, e)         //
+		VFNMADD231PS(a, a, e)   // −a²
+		c.exp([]VecPhysical{e}, []VecPhysical{s1}, []VecPhysical{s2})
+		VMOVAPS(coef[0], s1)
+		for _, co := range coef[1:] {
+			VFMADD213PS(co, tt, s1) // s1 = s1·t + a_k
+		}
+		VMULPS(tt, s1, s1)       // ·t
+		VMULPS(e, s1, s1)        // erfc(a)
+		VMAXPS(x, zero, s2)      // ½(x + |x|) = max(x, 0); NaN stays NaN
+		VMINPS(ha, big, ha)      // ½|x| capped: ±∞·erfc(∞) gives 0, not NaN
+		VFNMADD231PS(ha, s1, s2) // − ½|x|·erfc(a)
+		VMOVUPS(s2, Mem{Base: pd})
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -239,8 +241,7 @@ func stabDivKernel() {
 	MOVL(U32(0x80000000), t)
 	VPBROADCASTD(t, sign)
 	VPXORD(zero, zero, zero)
-	const u = 4
-	body := func(m int) {
+	vectorLoop("sd", n, 4, []Register{pd, pr, pz}, func(m int) {
 		for i := 0; i < m; i++ {
 			z, s := vecReg(16, i), vecReg(16, 8+i)
 			VMOVUPS(Mem{Base: pz, Disp: 64 * i}, z)
@@ -252,22 +253,7 @@ func stabDivKernel() {
 			VDIVPS(s, z, z)
 			VMOVUPS(z, Mem{Base: pd, Disp: 64 * i})
 		}
-		ADDQ(U32(64*m), pd)
-		ADDQ(U32(64*m), pr)
-		ADDQ(U32(64*m), pz)
-		SUBQ(U32(16*m), n)
-	}
-	Label("sd_loop4")
-	CMPQ(n, U32(16*u))
-	JL(LabelRef("sd_loop1"))
-	body(u)
-	JMP(LabelRef("sd_loop4"))
-	Label("sd_loop1")
-	CMPQ(n, U32(16))
-	JL(LabelRef("sd_done"))
-	body(1)
-	JMP(LabelRef("sd_loop1"))
-	Label("sd_done")
+	})
 	VZEROUPPER()
 	RET()
 }

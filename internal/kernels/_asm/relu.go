@@ -18,9 +18,8 @@ func reluKernel() {
 	n := Load(Param("n"), GP64())
 	zero := Z31
 	VPXORD(zero, zero, zero)
-	const u = 4
 	ks := []Op{K1, K2, K3, K4}
-	body := func(m int) {
+	vectorLoop("relu", n, 4, []Register{pd, ps, px}, func(m int) {
 		for i := 0; i < m; i++ {
 			VCMPPS(U8(0x11), Mem{Base: px, Disp: 64 * i}, zero, ks[i]) // 0 < x, ordered (LT_OQ)
 		}
@@ -30,22 +29,7 @@ func reluKernel() {
 		for i := 0; i < m; i++ {
 			VMOVUPS(vecReg(16, i), Mem{Base: pd, Disp: 64 * i})
 		}
-		ADDQ(U32(64*m), pd)
-		ADDQ(U32(64*m), ps)
-		ADDQ(U32(64*m), px)
-		SUBQ(U32(16*m), n)
-	}
-	Label("relu_loop4")
-	CMPQ(n, U32(16*u))
-	JL(LabelRef("relu_loop1"))
-	body(u)
-	JMP(LabelRef("relu_loop4"))
-	Label("relu_loop1")
-	CMPQ(n, U32(16))
-	JL(LabelRef("relu_done"))
-	body(1)
-	JMP(LabelRef("relu_loop1"))
-	Label("relu_done")
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -77,42 +61,37 @@ func max2x2Kernel() {
 	VPADDD(idx, idx, even) // 2i
 	VPADDD(one, even, odd) // 2i+1
 	a, b, c, d := Z0, Z1, Z2, Z3
-	Label("max_loop")
-	CMPQ(n, U32(16))
-	JL(LabelRef("max_done"))
-	VMOVUPS(Mem{Base: p0}, Z4)
-	VMOVUPS(Mem{Base: p0, Disp: 64}, Z5)
-	VMOVUPS(Mem{Base: p1}, Z6)
-	VMOVUPS(Mem{Base: p1, Disp: 64}, Z7)
-	VMOVAPS(even, a)
-	VPERMI2PS(Z5, Z4, a)
-	VMOVAPS(odd, b)
-	VPERMI2PS(Z5, Z4, b)
-	VMOVAPS(even, c)
-	VPERMI2PS(Z7, Z6, c)
-	VMOVAPS(odd, d)
-	VPERMI2PS(Z7, Z6, d)
-	// NaN anywhere in the window: the sum of its four values is NaN.
-	VCMPPS(U8(3), b, a, K2) // unordered
-	VCMPPS(U8(3), d, c, K3)
-	KORW(K2, K3, K2)
-	VADDPS(b, a, Z8)
-	VADDPS(d, c, Z9)
-	VADDPS(Z9, Z8, Z8)
-	best := Z10
-	VMOVAPS(a, best)
-	for _, v := range []VecPhysical{b, c, d} {
-		VCMPPS(U8(0x1e), best, v, K1) // v > best (GT_OQ)
-		VMOVAPS(v, K1, best)
-	}
-	VMOVAPS(Z8, K2, best)
-	VMOVUPS(best, Mem{Base: pd})
-	ADDQ(U32(64), pd)
-	ADDQ(U32(128), p0)
-	ADDQ(U32(128), p1)
-	SUBQ(U32(16), n)
-	JMP(LabelRef("max_loop"))
-	Label("max_done")
+	vectorLoop("max", n, 1, []Register{pd, p0, p1}, func(int) {
+		VMOVUPS(Mem{Base: p0}, Z4)
+		VMOVUPS(Mem{Base: p0, Disp: 64}, Z5)
+		VMOVUPS(Mem{Base: p1}, Z6)
+		VMOVUPS(Mem{Base: p1, Disp: 64}, Z7)
+		VMOVAPS(even, a)
+		VPERMI2PS(Z5, Z4, a)
+		VMOVAPS(odd, b)
+		VPERMI2PS(Z5, Z4, b)
+		VMOVAPS(even, c)
+		VPERMI2PS(Z7, Z6, c)
+		VMOVAPS(odd, d)
+		VPERMI2PS(Z7, Z6, d)
+		// NaN anywhere in the window: the sum of its four values is NaN.
+		VCMPPS(U8(3), b, a, K2) // unordered
+		VCMPPS(U8(3), d, c, K3)
+		KORW(K2, K3, K2)
+		VADDPS(b, a, Z8)
+		VADDPS(d, c, Z9)
+		VADDPS(Z9, Z8, Z8)
+		best := Z10
+		VMOVAPS(a, best)
+		for _, v := range []VecPhysical{b, c, d} {
+			VCMPPS(U8(0x1e), best, v, K1) // v > best (GT_OQ)
+			VMOVAPS(v, K1, best)
+		}
+		VMOVAPS(Z8, K2, best)
+		VMOVUPS(best, Mem{Base: pd})
+		ADDQ(U32(64), p0) // the rows advance 128 bytes per 64 of dst
+		ADDQ(U32(64), p1)
+	})
 	VZEROUPPER()
 	RET()
 }
