@@ -232,17 +232,6 @@ func gemmBF16(threads int, a *BF16Matrix, r0, m int, transB bool, n int, b []flo
 	gemmBF16Block(path, a, r0, m, transB, n, b, ldb, beta, c, ldc)
 }
 
-// parallelRange runs f(0) … f(n−1) on n goroutines (f(0) on the caller's)
-// and waits for them.
-func parallelRange(n int, f func(t int)) {
-	var wg sync.WaitGroup
-	for t := 1; t < n; t++ {
-		wg.Go(func() { f(t) })
-	}
-	f(0)
-	wg.Wait()
-}
-
 // gemmBF16F32 is the float32 path: op(B) rounded to bfloat16 into a
 // scratch matrix, A widened once, both multiplied by Sgemm. Products of
 // two bfloat16 values are exact in float32, so only the order of the sum

@@ -114,7 +114,7 @@ func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []flo
 	j := getJob()
 	j.setup(ki, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	if h := j.helpers(threads); h > 0 {
-		postHelpers(j, h)
+		postHelpers(j, &j.refs, h)
 	}
 	j.run()
 	<-j.doneCh
