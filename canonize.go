@@ -89,7 +89,7 @@ func mergeInto(l nn.Layer, bn *nn.BatchNorm2d) (nn.Layer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &nn.Linear{W: w, B: b}, nil
+		return &nn.Linear{W: w, B: b, TokenRows: l.TokenRows}, nil
 	}
 	return nil, fmt.Errorf("only convolution and linear layers take a merged BatchNorm")
 }

@@ -11,6 +11,11 @@ import (
 type Linear struct {
 	W *tensor.T // Out × In
 	B *tensor.T // Out, or nil
+	// TokenRows says that the rows of a 2-D input are the tokens of
+	// several samples (an attention projection exported as Reshape →
+	// Gemm → Reshape), not samples: they are multiplied by one GEMM, as
+	// inputs of rank 3 and more are, instead of a dot product per row.
+	TokenRows bool
 
 	bf16 *bf16Weights // set by Graph.SetPrecision(BF16)
 }
@@ -61,7 +66,7 @@ func (l *Linear) Backward(in []*tensor.T, _, gout *tensor.T) []*tensor.T {
 
 // ForwardWith computes x·wᵀ + b (b may be nil).
 func (l *Linear) ForwardWith(x, w, b *tensor.T) *tensor.T {
-	if x.Dims() > 2 {
+	if x.Dims() > 2 || l.TokenRows {
 		return linearTokens(x, w, b)
 	}
 	in, out := w.Shape[1], w.Shape[0]
@@ -90,7 +95,7 @@ func linearOutput(x *tensor.T, in, out int, b *tensor.T) (y *tensor.T, n int, be
 
 // BackwardWith computes gy·w, the gradient at the input.
 func (l *Linear) BackwardWith(gy, w *tensor.T, inShape []int) *tensor.T {
-	if len(inShape) > 2 {
+	if len(inShape) > 2 || l.TokenRows {
 		return linearTokensBackward(gy, w, inShape)
 	}
 	in, out := w.Shape[1], w.Shape[0]

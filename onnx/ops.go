@@ -219,6 +219,7 @@ func buildGemm(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	if attrInt(n, "transA", 0) != 0 {
 		x = im.addAux(n, "transpose", nn.Transpose2D{}, x)
 	}
+	lin.TokenRows = im.rowsAreTokens(x)
 	return lin, []int{x}, nil
 }
 
@@ -263,7 +264,7 @@ func buildMatMul(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 	xs := im.shapes[0][x]
 	switch {
 	case len(bv.shape) == 2:
-		return &nn.Linear{W: transpose(B)}, []int{x}, nil
+		return &nn.Linear{W: transpose(B), TokenRows: len(xs) == 2 && im.rowsAreTokens(x)}, []int{x}, nil
 	case len(bv.shape) < 2:
 		return nil, nil, fmt.Errorf("constant operand of shape %v: only a matrix or a stack of matrices is supported", bv.shape)
 	case len(bv.shape) > len(xs):
@@ -717,4 +718,14 @@ func buildPad(im *importer, n *onnxpb.Node) (nn.Layer, []int, error) {
 		}
 	}
 	return &nn.Pad{Pads: p, Value: value, Mode: mode}, []int{x}, nil
+}
+
+// rowsAreTokens reports whether the rows of the 2-D value x are not the
+// samples of the batch: its first dimension grows with the batch size but
+// is not the batch size (197·N tokens of a ViT's attention projection,
+// flattened by a Reshape). A model whose batch size is fixed has the same
+// rows at both probes and keeps the per-row product.
+func (im *importer) rowsAreTokens(x int) bool {
+	a, b := im.shapes[0][x], im.shapes[1][x]
+	return len(a) == 2 && len(b) == 2 && a[0] != b[0] && (a[0] != probes[0] || b[0] != probes[1])
 }

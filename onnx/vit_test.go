@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xai-go/lrp/nn"
 	"github.com/xai-go/lrp/onnx"
 	"github.com/xai-go/lrp/tensor"
 )
@@ -46,6 +47,14 @@ func TestGoldenViT(t *testing.T) {
 			for _, want := range []string{"LayerNorm", "GELU", "MatMul", "Softmax", "Linear"} {
 				if types[want] == 0 {
 					t.Errorf("no %s layer in %v", want, types)
+				}
+			}
+			// The attention's out_proj, exported as Reshape → Gemm on the
+			// tokens of all samples, multiplies them by one GEMM; the
+			// classifier head's rows are samples.
+			for _, n := range g.Nodes {
+				if l, ok := n.Layer.(*nn.Linear); ok && l.TokenRows != strings.HasSuffix(n.Name, ".out_proj") {
+					t.Errorf("%s: TokenRows = %v", n.Name, l.TokenRows)
 				}
 			}
 			for _, bad := range []string{"Sub", "Div", "Mul"} {
