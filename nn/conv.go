@@ -19,6 +19,7 @@ type Conv2d struct {
 	Groups   int
 
 	bf16 *bf16Weights // set by Graph.SetPrecision(BF16)
+	wino *winoWeights // set by Graph.SetPrecision(Winograd)
 }
 
 // Type returns "Conv".
@@ -93,6 +94,17 @@ func (l *Conv2d) OutputShape(in [][]int) ([]int, error) {
 func (l *Conv2d) Forward(in []*tensor.T) *tensor.T {
 	if l.bf16 != nil {
 		return l.forwardBF16(in[0])
+	}
+	if l.wino != nil {
+		if g, err := l.geom(in[0].Shape); err == nil && winoApplies(&g) {
+			out := tensor.Empty(g.n, g.o, g.oh, g.ow)
+			var bias []float32
+			if l.B != nil {
+				bias = l.B.Data
+			}
+			convForwardWinograd(&g, in[0].Data, l.wino.transformed(l.W.Data, g.o, g.c), bias, out.Data)
+			return out
+		}
 	}
 	return l.ForwardWith(in[0], l.W, l.B)
 }

@@ -93,7 +93,7 @@ func TestSetPrecisionConcurrent(t *testing.T) {
 }
 
 func TestParsePrecision(t *testing.T) {
-	for _, p := range []Precision{FP32, BF16} {
+	for _, p := range []Precision{FP32, BF16, Winograd} {
 		if q, err := ParsePrecision(p.String()); err != nil || q != p {
 			t.Errorf("ParsePrecision(%q) = %v, %v", p.String(), q, err)
 		}

@@ -56,7 +56,7 @@ type Config struct {
 	// metrics with random draws are computed with, to measure their noise
 	// floor over seeds (default 1: no such measurement).
 	Seeds int `json:"-"`
-	// Precision names the arithmetic of Eval.Scorer ("fp32" or "bf16"),
+	// Precision names the arithmetic of Eval.Scorer ("fp32", "bf16" or "winograd"),
 	// recorded in the settings so that a resumed run scores alike.
 	Precision string `json:"-"`
 }
@@ -75,7 +75,7 @@ type Settings struct {
 	Classes   []string     `json:"classes,omitempty"`
 	Metrics   []string     `json:"metrics,omitempty"`
 	Seeds     int          `json:"seeds,omitempty"`
-	// Precision is the arithmetic that scored perturbed inputs ("bf16";
+	// Precision is the arithmetic that scored perturbed inputs ("bf16", "winograd";
 	// empty for fp32), as set by Eval.Scorer.
 	Precision string `json:"precision,omitempty"`
 }

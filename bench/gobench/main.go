@@ -36,6 +36,7 @@ func run() error {
 	batch := flag.Int("batch", 1, "batch size")
 	reps := flag.Int("reps", 3, "timed repetitions (after one warm-up)")
 	mode := flag.String("mode", "forward", "forward or explain (the default composite)")
+	precision := flag.String("precision", "fp32", "precision of the forward pass: fp32, bf16 or winograd")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed calls to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile to this file at the end")
 	flag.Parse()
@@ -47,6 +48,11 @@ func run() error {
 		return err
 	}
 	shape[0] = *batch
+	p, err := nn.ParsePrecision(*precision)
+	if err != nil {
+		return err
+	}
+	g.SetPrecision(p)
 	x := tensor.New(shape...)
 	for i := range x.Data {
 		x.Data[i] = float32(i%251)/125 - 1

@@ -86,7 +86,7 @@ func runPredict(args []string, stdout io.Writer) error {
 	labelsFile := fs.String("labels", "", "class names, one per line, or \"imagenet\" for the embedded ImageNet names")
 	df := addDatasetFlags(fs, 16)
 	input, pre := df.input, df.preprocess
-	precision := fs.String("precision", "fp32", "arithmetic of convolutions and linear layers: fp32, or bf16 (bfloat16 inputs and weights, float32 sums)")
+	precision := fs.String("precision", "fp32", "arithmetic of convolutions and linear layers: fp32; bf16 (bfloat16 inputs and weights, float32 sums); or winograd (float32, 3×3 convolutions by Winograd's F(4×4,3×3))")
 	images, err := parse(fs, args)
 	if err != nil {
 		return err

@@ -319,3 +319,17 @@ func reluAVX512(dst, src, x *float32, n int)
 //
 //go:noescape
 func max2x2AVX512(dst, r0, r1 *float32, n int)
+
+// winoInputAVX512 applies a 6×6 Winograd transform along 6 source rows (see wino.go).
+//
+//go:noescape
+func winoInputAVX512(dst *float32, dstStride int, src *float32, off *[6]int, n int)
+
+// winoOutputAVX512 applies a 4×6 Winograd transform along 6 source rows (see wino.go).
+//
+//go:noescape
+func winoOutputAVX512(dst *float32, dstStride int, src *float32, off *[6]int, n int)
+
+// useWino reports whether the Winograd transform kernels run (their masked
+// tail uses BMI2's SHLX, which every AVX-512 CPU has).
+func useWino() bool { return useAVX512 && cpu.X86.HasBMI2 }

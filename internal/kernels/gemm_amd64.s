@@ -3868,3 +3868,245 @@ max_tail:
 max_done:
 	VZEROUPPER
 	RET
+
+// func winoInputAVX512(dst *float32, dstStride int, src *float32, off *[6]int, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·winoInputAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         dstStride+8(FP), CX
+	SHLQ         $0x02, CX
+	LEAQ         (AX)(CX*1), DX
+	MOVQ         src+16(FP), BX
+	MOVQ         off+24(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (BX)(DI*4), DI
+	MOVQ         8(SI), R8
+	LEAQ         (BX)(R8*4), R8
+	MOVQ         16(SI), R9
+	LEAQ         (BX)(R9*4), R9
+	MOVQ         24(SI), R10
+	LEAQ         (BX)(R10*4), R10
+	MOVQ         32(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	MOVQ         40(SI), SI
+	LEAQ         (BX)(SI*4), SI
+	MOVQ         n+32(FP), BX
+	MOVL         $0x40800000, R12
+	VPBROADCASTD R12, Z31
+	MOVL         $0xc0a00000, R12
+	VPBROADCASTD R12, Z30
+	MOVL         $0xc0800000, R12
+	VPBROADCASTD R12, Z29
+	MOVL         $0xc0000000, R12
+	VPBROADCASTD R12, Z28
+	MOVL         $0x40000000, R12
+	VPBROADCASTD R12, Z27
+
+winoInputAVX512_loop:
+	CMPQ        BX, $0x00000010
+	JL          winoInputAVX512_tail
+	VMOVUPS     (DI), Z0
+	VMOVUPS     (R8), Z1
+	VMOVUPS     (R9), Z2
+	VMOVUPS     (R10), Z3
+	VMOVUPS     (R11), Z4
+	VMOVUPS     (SI), Z5
+	VMULPS      Z31, Z0, Z6
+	VFMADD231PS Z30, Z2, Z6
+	VADDPS      Z4, Z6, Z6
+	VMOVAPS     Z3, Z7
+	VFMADD231PS Z29, Z1, Z7
+	VFMADD231PS Z29, Z2, Z7
+	VADDPS      Z4, Z7, Z7
+	VMULPS      Z31, Z1, Z8
+	VFMADD231PS Z29, Z2, Z8
+	VSUBPS      Z3, Z8, Z8
+	VADDPS      Z4, Z8, Z8
+	VMULPS      Z27, Z3, Z9
+	VFMADD231PS Z28, Z1, Z9
+	VSUBPS      Z2, Z9, Z9
+	VADDPS      Z4, Z9, Z9
+	VMULPS      Z27, Z1, Z10
+	VSUBPS      Z2, Z10, Z10
+	VFMADD231PS Z28, Z3, Z10
+	VADDPS      Z4, Z10, Z10
+	VMULPS      Z31, Z1, Z11
+	VFMADD231PS Z30, Z3, Z11
+	VADDPS      Z5, Z11, Z11
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     Z7, (DX)
+	VMOVUPS     Z8, (AX)(CX*2)
+	VMOVUPS     Z9, (DX)(CX*2)
+	VMOVUPS     Z10, (AX)(CX*4)
+	VMOVUPS     Z11, (DX)(CX*4)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, SI
+	SUBQ        $0x00000010, BX
+	JMP         winoInputAVX512_loop
+
+winoInputAVX512_tail:
+	TESTQ       BX, BX
+	JZ          winoInputAVX512_done
+	MOVL        $0x00000001, R12
+	SHLXL       BX, R12, R12
+	DECL        R12
+	KMOVW       R12, K1
+	VMOVUPS.Z   (DI), K1, Z0
+	VMOVUPS.Z   (R8), K1, Z1
+	VMOVUPS.Z   (R9), K1, Z2
+	VMOVUPS.Z   (R10), K1, Z3
+	VMOVUPS.Z   (R11), K1, Z4
+	VMOVUPS.Z   (SI), K1, Z5
+	VMULPS      Z31, Z0, Z6
+	VFMADD231PS Z30, Z2, Z6
+	VADDPS      Z4, Z6, Z6
+	VMOVAPS     Z3, Z7
+	VFMADD231PS Z29, Z1, Z7
+	VFMADD231PS Z29, Z2, Z7
+	VADDPS      Z4, Z7, Z7
+	VMULPS      Z31, Z1, Z8
+	VFMADD231PS Z29, Z2, Z8
+	VSUBPS      Z3, Z8, Z8
+	VADDPS      Z4, Z8, Z8
+	VMULPS      Z27, Z3, Z9
+	VFMADD231PS Z28, Z1, Z9
+	VSUBPS      Z2, Z9, Z9
+	VADDPS      Z4, Z9, Z9
+	VMULPS      Z27, Z1, Z10
+	VSUBPS      Z2, Z10, Z10
+	VFMADD231PS Z28, Z3, Z10
+	VADDPS      Z4, Z10, Z10
+	VMULPS      Z31, Z1, Z11
+	VFMADD231PS Z30, Z3, Z11
+	VADDPS      Z5, Z11, Z11
+	VMOVUPS     Z6, K1, (AX)
+	VMOVUPS     Z7, K1, (DX)
+	VMOVUPS     Z8, K1, (AX)(CX*2)
+	VMOVUPS     Z9, K1, (DX)(CX*2)
+	VMOVUPS     Z10, K1, (AX)(CX*4)
+	VMOVUPS     Z11, K1, (DX)(CX*4)
+
+winoInputAVX512_done:
+	VZEROUPPER
+	RET
+
+// func winoOutputAVX512(dst *float32, dstStride int, src *float32, off *[6]int, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·winoOutputAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         dstStride+8(FP), CX
+	SHLQ         $0x02, CX
+	LEAQ         (AX)(CX*1), DX
+	MOVQ         src+16(FP), BX
+	MOVQ         off+24(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (BX)(DI*4), DI
+	MOVQ         8(SI), R8
+	LEAQ         (BX)(R8*4), R8
+	MOVQ         16(SI), R9
+	LEAQ         (BX)(R9*4), R9
+	MOVQ         24(SI), R10
+	LEAQ         (BX)(R10*4), R10
+	MOVQ         32(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	MOVQ         40(SI), SI
+	LEAQ         (BX)(SI*4), SI
+	MOVQ         n+32(FP), BX
+	MOVL         $0x40000000, R12
+	VPBROADCASTD R12, Z31
+	MOVL         $0xc0000000, R12
+	VPBROADCASTD R12, Z30
+	MOVL         $0x40800000, R12
+	VPBROADCASTD R12, Z29
+	MOVL         $0x41000000, R12
+	VPBROADCASTD R12, Z28
+	MOVL         $0xc1000000, R12
+	VPBROADCASTD R12, Z27
+
+winoOutputAVX512_loop:
+	CMPQ        BX, $0x00000010
+	JL          winoOutputAVX512_tail
+	VMOVUPS     (DI), Z0
+	VMOVUPS     (R8), Z1
+	VMOVUPS     (R9), Z2
+	VMOVUPS     (R10), Z3
+	VMOVUPS     (R11), Z4
+	VMOVUPS     (SI), Z5
+	VMOVAPS     Z0, Z6
+	VADDPS      Z1, Z6, Z6
+	VADDPS      Z2, Z6, Z6
+	VADDPS      Z3, Z6, Z6
+	VADDPS      Z4, Z6, Z6
+	VMOVAPS     Z1, Z7
+	VSUBPS      Z2, Z7, Z7
+	VFMADD231PS Z31, Z3, Z7
+	VFMADD231PS Z30, Z4, Z7
+	VMOVAPS     Z1, Z8
+	VADDPS      Z2, Z8, Z8
+	VFMADD231PS Z29, Z3, Z8
+	VFMADD231PS Z29, Z4, Z8
+	VMOVAPS     Z1, Z9
+	VSUBPS      Z2, Z9, Z9
+	VFMADD231PS Z28, Z3, Z9
+	VFMADD231PS Z27, Z4, Z9
+	VADDPS      Z5, Z9, Z9
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     Z7, (DX)
+	VMOVUPS     Z8, (AX)(CX*2)
+	VMOVUPS     Z9, (DX)(CX*2)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, SI
+	SUBQ        $0x00000010, BX
+	JMP         winoOutputAVX512_loop
+
+winoOutputAVX512_tail:
+	TESTQ       BX, BX
+	JZ          winoOutputAVX512_done
+	MOVL        $0x00000001, R12
+	SHLXL       BX, R12, R12
+	DECL        R12
+	KMOVW       R12, K1
+	VMOVUPS.Z   (DI), K1, Z0
+	VMOVUPS.Z   (R8), K1, Z1
+	VMOVUPS.Z   (R9), K1, Z2
+	VMOVUPS.Z   (R10), K1, Z3
+	VMOVUPS.Z   (R11), K1, Z4
+	VMOVUPS.Z   (SI), K1, Z5
+	VMOVAPS     Z0, Z6
+	VADDPS      Z1, Z6, Z6
+	VADDPS      Z2, Z6, Z6
+	VADDPS      Z3, Z6, Z6
+	VADDPS      Z4, Z6, Z6
+	VMOVAPS     Z1, Z7
+	VSUBPS      Z2, Z7, Z7
+	VFMADD231PS Z31, Z3, Z7
+	VFMADD231PS Z30, Z4, Z7
+	VMOVAPS     Z1, Z8
+	VADDPS      Z2, Z8, Z8
+	VFMADD231PS Z29, Z3, Z8
+	VFMADD231PS Z29, Z4, Z8
+	VMOVAPS     Z1, Z9
+	VSUBPS      Z2, Z9, Z9
+	VFMADD231PS Z28, Z3, Z9
+	VFMADD231PS Z27, Z4, Z9
+	VADDPS      Z5, Z9, Z9
+	VMOVUPS     Z6, K1, (AX)
+	VMOVUPS     Z7, K1, (DX)
+	VMOVUPS     Z8, K1, (AX)(CX*2)
+	VMOVUPS     Z9, K1, (DX)(CX*2)
+
+winoOutputAVX512_done:
+	VZEROUPPER
+	RET

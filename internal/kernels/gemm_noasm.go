@@ -48,3 +48,13 @@ func stabDivAVX512(dst, r, z *float32, n int, eps float32) { panic("kernels: no 
 func reluAVX512(dst, src, x *float32, n int) { panic("kernels: no assembly") }
 
 func max2x2AVX512(dst, r0, r1 *float32, n int) { panic("kernels: no assembly") }
+
+func winoInputAVX512(dst *float32, dstStride int, src *float32, off *[6]int, n int) {
+	panic("kernels: no assembly")
+}
+
+func winoOutputAVX512(dst *float32, dstStride int, src *float32, off *[6]int, n int) {
+	panic("kernels: no assembly")
+}
+
+func useWino() bool { return false }

@@ -55,6 +55,8 @@ func main() {
 	stabDivKernel()
 	reluKernel()
 	max2x2Kernel()
+	winoKernel("winoInputAVX512", winoBT)
+	winoKernel("winoOutputAVX512", winoAT)
 
 	Generate()
 }
