@@ -10,6 +10,9 @@
 #
 #   bench/compare.sh [MODEL_DIR] [ROUNDS]
 #
+# PRECISION=winograd (or bf16) runs lrp's forward passes in that precision
+# (gobench -precision); PyTorch stays float32.
+#
 # Zennit 0.5.1 is the version that runs with Debian's torch 1.13 (later
 # ones call register_forward_pre_hook(with_kwargs=), which torch 1.13 lacks).
 #
@@ -48,7 +51,7 @@ for c in $configs; do
 	model="$dir/$m.onnx"
 	case $m in vit_*) model=$m ;; esac
 	for r in $(seq "$rounds"); do
-		g=$(/usr/bin/time -f %M -o /tmp/lrp-gobench.rss /tmp/lrp-gobench -model "$model" -batch "$b" -reps $reps -mode "$mode" | field)
+		g=$(/usr/bin/time -f %M -o /tmp/lrp-gobench.rss /tmp/lrp-gobench -model "$model" -batch "$b" -reps $reps -mode "$mode" -precision "${PRECISION:-fp32}" | field)
 		gos+=("$g")
 		rss+=("$(tail -1 /tmp/lrp-gobench.rss)")
 		if [ $have_torch = 1 ]; then

@@ -146,33 +146,28 @@ func (c *winoChunk) input(x, v []float32) {
 	bufs := make([][]float32, workers())
 	parallelItems(g.c, func(wk, ch int) {
 		if bufs[wk] == nil {
-			bufs[wk] = getScratch(40*plane + 1)
+			bufs[wk] = getScratch(40*plane + 1 + 4*c.nx)
 		}
-		d, e := bufs[wk][:16*plane+1], bufs[wk][16*plane+1:]
-		// D: the input's rows 4(r0+r')+q−pt and columns 4x+p−pl.
+		d, e, row := bufs[wk][:16*plane+1], bufs[wk][16*plane+1:40*plane+1], bufs[wk][40*plane+1:]
+		// D: the input's rows 4(r0+r')+q−pt and columns 4x+p−pl, each row
+		// first copied with its padding into row, then split by phase.
 		for i := range c.imgs {
 			src := x[((c.n0+i)*g.c+ch)*g.h*g.w:][:g.h*g.w]
 			for r := 0; r <= c.rows; r++ {
 				for q := range 4 {
 					yy := 4*(c.r0+r) + q - g.pt
-					base := (i*(c.rows+1) + r) * c.nx
+					base := q*plane + (i*(c.rows+1)+r)*c.nx
 					if yy < 0 || yy >= g.h {
 						for p := range 4 {
-							clear(d[(4*p+q)*plane+base:][:c.nx])
+							clear(d[4*p*plane+base:][:c.nx])
 						}
 						continue
 					}
-					row := src[yy*g.w : (yy+1)*g.w]
-					for p := range 4 {
-						dst := d[(4*p+q)*plane+base:][:c.nx]
-						for xx := range dst {
-							if col := 4*xx + p - g.pl; col >= 0 && col < g.w {
-								dst[xx] = row[col]
-							} else {
-								dst[xx] = 0
-							}
-						}
-					}
+					pl := min(g.pl, len(row))
+					clear(row[:pl])
+					n := copy(row[pl:], src[yy*g.w:(yy+1)*g.w])
+					clear(row[pl+n:])
+					kernels.WinogradSplit4(d[base:], 4*plane, row, c.nx)
 				}
 			}
 		}
@@ -246,18 +241,11 @@ func (c *winoChunk) output(m, b, y []float32) {
 							break
 						}
 						row := out[yy*g.ow : (yy+1)*g.ow]
-						ya := yt[4*a*n:]
-						y0, y1, y2, y3 := ya[t0:t0+tw], ya[n+t0:n+t0+tw], ya[2*n+t0:2*n+t0+tw], ya[3*n+t0:3*n+t0+tw]
+						ya := yt[4*a*n+t0:]
 						full := min(tw, g.ow/4)
-						for xx := range full {
-							o := row[4*xx : 4*xx+4]
-							o[0] = y0[xx] + bias
-							o[1] = y1[xx] + bias
-							o[2] = y2[xx] + bias
-							o[3] = y3[xx] + bias
-						}
+						kernels.WinogradJoin4(row, ya, n, full, bias)
 						for col := 4 * full; col < g.ow; col++ {
-							row[col] = [4][]float32{y0, y1, y2, y3}[col%4][col/4] + bias
+							row[col] = ya[(col%4)*n+col/4] + bias
 						}
 					}
 				}

@@ -333,3 +333,13 @@ func winoOutputAVX512(dst *float32, dstStride int, src *float32, off *[6]int, n 
 // useWino reports whether the Winograd transform kernels run (their masked
 // tail uses BMI2's SHLX, which every AVX-512 CPU has).
 func useWino() bool { return useAVX512 && cpu.X86.HasBMI2 }
+
+// winoSplit4AVX512 sets dst[p*stride+j] = src[4j+p] for p < 4, j < n.
+//
+//go:noescape
+func winoSplit4AVX512(dst *float32, stride int, src *float32, n int)
+
+// winoJoin4AVX512 sets dst[4j+b] = y[b*stride+j] + bias for b < 4, j < n.
+//
+//go:noescape
+func winoJoin4AVX512(dst, y *float32, stride int, n int, bias float32)

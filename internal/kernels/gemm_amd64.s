@@ -4110,3 +4110,303 @@ winoOutputAVX512_tail:
 winoOutputAVX512_done:
 	VZEROUPPER
 	RET
+
+// func winoSplit4AVX512(dst *float32, stride int, src *float32, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·winoSplit4AVX512(SB), NOSPLIT, $0-32
+	MOVQ      dst+0(FP), AX
+	MOVQ      stride+8(FP), CX
+	SHLQ      $0x02, CX
+	LEAQ      (AX)(CX*1), DX
+	MOVQ      src+16(FP), BX
+	MOVQ      n+24(FP), SI
+	VMOVDQU32 wino_even<>+0(SB), Z30
+	VMOVDQU32 wino_odd<>+0(SB), Z31
+
+split_loop:
+	CMPQ      SI, $0x00000010
+	JL        split_tail
+	VMOVUPS   (BX), Z0
+	VMOVUPS   64(BX), Z1
+	VMOVUPS   128(BX), Z2
+	VMOVUPS   192(BX), Z3
+	VMOVAPS   Z30, Z4
+	VPERMI2PS Z1, Z0, Z4
+	VMOVAPS   Z31, Z5
+	VPERMI2PS Z1, Z0, Z5
+	VMOVAPS   Z30, Z6
+	VPERMI2PS Z3, Z2, Z6
+	VMOVAPS   Z31, Z7
+	VPERMI2PS Z3, Z2, Z7
+	VMOVAPS   Z30, Z8
+	VPERMI2PS Z6, Z4, Z8
+	VMOVAPS   Z31, Z9
+	VPERMI2PS Z6, Z4, Z9
+	VMOVAPS   Z30, Z10
+	VPERMI2PS Z7, Z5, Z10
+	VMOVAPS   Z31, Z11
+	VPERMI2PS Z7, Z5, Z11
+	VMOVUPS   Z8, (AX)
+	VMOVUPS   Z10, (DX)
+	VMOVUPS   Z9, (AX)(CX*2)
+	VMOVUPS   Z11, (DX)(CX*2)
+	ADDQ      $0x00000100, BX
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, SI
+	JMP       split_loop
+
+split_tail:
+	TESTQ     SI, SI
+	JZ        split_done
+	MOVQ      $0x0000000000000001, DI
+	SHLXQ     SI, DI, DI
+	DECQ      DI
+	KMOVW     DI, K1
+	SHLQ      $0x02, SI
+	MOVQ      $0x0000000000000001, DI
+	SHLXQ     SI, DI, DI
+	DECQ      DI
+	KMOVW     DI, K2
+	SHRQ      $0x10, DI
+	KMOVW     DI, K3
+	SHRQ      $0x10, DI
+	KMOVW     DI, K4
+	SHRQ      $0x10, DI
+	KMOVW     DI, K5
+	VMOVUPS.Z (BX), K2, Z0
+	VMOVUPS.Z 64(BX), K3, Z1
+	VMOVUPS.Z 128(BX), K4, Z2
+	VMOVUPS.Z 192(BX), K5, Z3
+	VMOVAPS   Z30, Z4
+	VPERMI2PS Z1, Z0, Z4
+	VMOVAPS   Z31, Z5
+	VPERMI2PS Z1, Z0, Z5
+	VMOVAPS   Z30, Z6
+	VPERMI2PS Z3, Z2, Z6
+	VMOVAPS   Z31, Z7
+	VPERMI2PS Z3, Z2, Z7
+	VMOVAPS   Z30, Z8
+	VPERMI2PS Z6, Z4, Z8
+	VMOVAPS   Z31, Z9
+	VPERMI2PS Z6, Z4, Z9
+	VMOVAPS   Z30, Z10
+	VPERMI2PS Z7, Z5, Z10
+	VMOVAPS   Z31, Z11
+	VPERMI2PS Z7, Z5, Z11
+	VMOVUPS   Z8, K1, (AX)
+	VMOVUPS   Z10, K1, (DX)
+	VMOVUPS   Z9, K1, (AX)(CX*2)
+	VMOVUPS   Z11, K1, (DX)(CX*2)
+
+split_done:
+	VZEROUPPER
+	RET
+
+DATA wino_even<>+0(SB)/4, $0x00000000
+DATA wino_even<>+4(SB)/4, $0x00000002
+DATA wino_even<>+8(SB)/4, $0x00000004
+DATA wino_even<>+12(SB)/4, $0x00000006
+DATA wino_even<>+16(SB)/4, $0x00000008
+DATA wino_even<>+20(SB)/4, $0x0000000a
+DATA wino_even<>+24(SB)/4, $0x0000000c
+DATA wino_even<>+28(SB)/4, $0x0000000e
+DATA wino_even<>+32(SB)/4, $0x00000010
+DATA wino_even<>+36(SB)/4, $0x00000012
+DATA wino_even<>+40(SB)/4, $0x00000014
+DATA wino_even<>+44(SB)/4, $0x00000016
+DATA wino_even<>+48(SB)/4, $0x00000018
+DATA wino_even<>+52(SB)/4, $0x0000001a
+DATA wino_even<>+56(SB)/4, $0x0000001c
+DATA wino_even<>+60(SB)/4, $0x0000001e
+GLOBL wino_even<>(SB), RODATA|NOPTR, $64
+
+DATA wino_odd<>+0(SB)/4, $0x00000001
+DATA wino_odd<>+4(SB)/4, $0x00000003
+DATA wino_odd<>+8(SB)/4, $0x00000005
+DATA wino_odd<>+12(SB)/4, $0x00000007
+DATA wino_odd<>+16(SB)/4, $0x00000009
+DATA wino_odd<>+20(SB)/4, $0x0000000b
+DATA wino_odd<>+24(SB)/4, $0x0000000d
+DATA wino_odd<>+28(SB)/4, $0x0000000f
+DATA wino_odd<>+32(SB)/4, $0x00000011
+DATA wino_odd<>+36(SB)/4, $0x00000013
+DATA wino_odd<>+40(SB)/4, $0x00000015
+DATA wino_odd<>+44(SB)/4, $0x00000017
+DATA wino_odd<>+48(SB)/4, $0x00000019
+DATA wino_odd<>+52(SB)/4, $0x0000001b
+DATA wino_odd<>+56(SB)/4, $0x0000001d
+DATA wino_odd<>+60(SB)/4, $0x0000001f
+GLOBL wino_odd<>(SB), RODATA|NOPTR, $64
+
+// func winoJoin4AVX512(dst *float32, y *float32, stride int, n int, bias float32)
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·winoJoin4AVX512(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x02, DX
+	LEAQ         (CX)(DX*1), BX
+	MOVQ         n+24(FP), SI
+	MOVSS        bias+32(FP), X0
+	VBROADCASTSS X0, Z26
+	VMOVDQU32    wino_ilo<>+0(SB), Z27
+	VMOVDQU32    wino_ihi<>+0(SB), Z28
+	VMOVDQU32    wino_qlo<>+0(SB), Z29
+	VMOVDQU32    wino_qhi<>+0(SB), Z30
+
+join_loop:
+	CMPQ      SI, $0x00000010
+	JL        join_tail
+	VADDPS    (CX), Z26, Z0
+	VADDPS    (BX), Z26, Z1
+	VADDPS    (CX)(DX*2), Z26, Z2
+	VADDPS    (BX)(DX*2), Z26, Z3
+	VMOVAPS   Z27, Z4
+	VPERMI2PS Z1, Z0, Z4
+	VMOVAPS   Z28, Z5
+	VPERMI2PS Z1, Z0, Z5
+	VMOVAPS   Z27, Z6
+	VPERMI2PS Z3, Z2, Z6
+	VMOVAPS   Z28, Z7
+	VPERMI2PS Z3, Z2, Z7
+	VMOVAPS   Z29, Z8
+	VPERMI2PD Z6, Z4, Z8
+	VMOVAPS   Z30, Z9
+	VPERMI2PD Z6, Z4, Z9
+	VMOVAPS   Z29, Z10
+	VPERMI2PD Z7, Z5, Z10
+	VMOVAPS   Z30, Z11
+	VPERMI2PD Z7, Z5, Z11
+	VMOVUPS   Z8, (AX)
+	VMOVUPS   Z9, 64(AX)
+	VMOVUPS   Z10, 128(AX)
+	VMOVUPS   Z11, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x00000010, SI
+	JMP       join_loop
+
+join_tail:
+	TESTQ     SI, SI
+	JZ        join_done
+	MOVQ      $0x0000000000000001, DI
+	SHLXQ     SI, DI, DI
+	DECQ      DI
+	KMOVW     DI, K1
+	SHLQ      $0x02, SI
+	MOVQ      $0x0000000000000001, DI
+	SHLXQ     SI, DI, DI
+	DECQ      DI
+	KMOVW     DI, K2
+	SHRQ      $0x10, DI
+	KMOVW     DI, K3
+	SHRQ      $0x10, DI
+	KMOVW     DI, K4
+	SHRQ      $0x10, DI
+	KMOVW     DI, K5
+	VMOVUPS.Z (CX), K1, Z0
+	VADDPS    Z0, Z26, Z0
+	VMOVUPS.Z (BX), K1, Z1
+	VADDPS    Z1, Z26, Z1
+	VMOVUPS.Z (CX)(DX*2), K1, Z2
+	VADDPS    Z2, Z26, Z2
+	VMOVUPS.Z (BX)(DX*2), K1, Z3
+	VADDPS    Z3, Z26, Z3
+	VMOVAPS   Z27, Z4
+	VPERMI2PS Z1, Z0, Z4
+	VMOVAPS   Z28, Z5
+	VPERMI2PS Z1, Z0, Z5
+	VMOVAPS   Z27, Z6
+	VPERMI2PS Z3, Z2, Z6
+	VMOVAPS   Z28, Z7
+	VPERMI2PS Z3, Z2, Z7
+	VMOVAPS   Z29, Z8
+	VPERMI2PD Z6, Z4, Z8
+	VMOVAPS   Z30, Z9
+	VPERMI2PD Z6, Z4, Z9
+	VMOVAPS   Z29, Z10
+	VPERMI2PD Z7, Z5, Z10
+	VMOVAPS   Z30, Z11
+	VPERMI2PD Z7, Z5, Z11
+	VMOVUPS   Z8, K2, (AX)
+	VMOVUPS   Z9, K3, 64(AX)
+	VMOVUPS   Z10, K4, 128(AX)
+	VMOVUPS   Z11, K5, 192(AX)
+
+join_done:
+	VZEROUPPER
+	RET
+
+DATA wino_ilo<>+0(SB)/4, $0x00000000
+DATA wino_ilo<>+4(SB)/4, $0x00000010
+DATA wino_ilo<>+8(SB)/4, $0x00000001
+DATA wino_ilo<>+12(SB)/4, $0x00000011
+DATA wino_ilo<>+16(SB)/4, $0x00000002
+DATA wino_ilo<>+20(SB)/4, $0x00000012
+DATA wino_ilo<>+24(SB)/4, $0x00000003
+DATA wino_ilo<>+28(SB)/4, $0x00000013
+DATA wino_ilo<>+32(SB)/4, $0x00000004
+DATA wino_ilo<>+36(SB)/4, $0x00000014
+DATA wino_ilo<>+40(SB)/4, $0x00000005
+DATA wino_ilo<>+44(SB)/4, $0x00000015
+DATA wino_ilo<>+48(SB)/4, $0x00000006
+DATA wino_ilo<>+52(SB)/4, $0x00000016
+DATA wino_ilo<>+56(SB)/4, $0x00000007
+DATA wino_ilo<>+60(SB)/4, $0x00000017
+GLOBL wino_ilo<>(SB), RODATA|NOPTR, $64
+
+DATA wino_ihi<>+0(SB)/4, $0x00000008
+DATA wino_ihi<>+4(SB)/4, $0x00000018
+DATA wino_ihi<>+8(SB)/4, $0x00000009
+DATA wino_ihi<>+12(SB)/4, $0x00000019
+DATA wino_ihi<>+16(SB)/4, $0x0000000a
+DATA wino_ihi<>+20(SB)/4, $0x0000001a
+DATA wino_ihi<>+24(SB)/4, $0x0000000b
+DATA wino_ihi<>+28(SB)/4, $0x0000001b
+DATA wino_ihi<>+32(SB)/4, $0x0000000c
+DATA wino_ihi<>+36(SB)/4, $0x0000001c
+DATA wino_ihi<>+40(SB)/4, $0x0000000d
+DATA wino_ihi<>+44(SB)/4, $0x0000001d
+DATA wino_ihi<>+48(SB)/4, $0x0000000e
+DATA wino_ihi<>+52(SB)/4, $0x0000001e
+DATA wino_ihi<>+56(SB)/4, $0x0000000f
+DATA wino_ihi<>+60(SB)/4, $0x0000001f
+GLOBL wino_ihi<>(SB), RODATA|NOPTR, $64
+
+DATA wino_qlo<>+0(SB)/4, $0x00000000
+DATA wino_qlo<>+4(SB)/4, $0x00000000
+DATA wino_qlo<>+8(SB)/4, $0x00000008
+DATA wino_qlo<>+12(SB)/4, $0x00000000
+DATA wino_qlo<>+16(SB)/4, $0x00000001
+DATA wino_qlo<>+20(SB)/4, $0x00000000
+DATA wino_qlo<>+24(SB)/4, $0x00000009
+DATA wino_qlo<>+28(SB)/4, $0x00000000
+DATA wino_qlo<>+32(SB)/4, $0x00000002
+DATA wino_qlo<>+36(SB)/4, $0x00000000
+DATA wino_qlo<>+40(SB)/4, $0x0000000a
+DATA wino_qlo<>+44(SB)/4, $0x00000000
+DATA wino_qlo<>+48(SB)/4, $0x00000003
+DATA wino_qlo<>+52(SB)/4, $0x00000000
+DATA wino_qlo<>+56(SB)/4, $0x0000000b
+DATA wino_qlo<>+60(SB)/4, $0x00000000
+GLOBL wino_qlo<>(SB), RODATA|NOPTR, $64
+
+DATA wino_qhi<>+0(SB)/4, $0x00000004
+DATA wino_qhi<>+4(SB)/4, $0x00000000
+DATA wino_qhi<>+8(SB)/4, $0x0000000c
+DATA wino_qhi<>+12(SB)/4, $0x00000000
+DATA wino_qhi<>+16(SB)/4, $0x00000005
+DATA wino_qhi<>+20(SB)/4, $0x00000000
+DATA wino_qhi<>+24(SB)/4, $0x0000000d
+DATA wino_qhi<>+28(SB)/4, $0x00000000
+DATA wino_qhi<>+32(SB)/4, $0x00000006
+DATA wino_qhi<>+36(SB)/4, $0x00000000
+DATA wino_qhi<>+40(SB)/4, $0x0000000e
+DATA wino_qhi<>+44(SB)/4, $0x00000000
+DATA wino_qhi<>+48(SB)/4, $0x00000007
+DATA wino_qhi<>+52(SB)/4, $0x00000000
+DATA wino_qhi<>+56(SB)/4, $0x0000000f
+DATA wino_qhi<>+60(SB)/4, $0x00000000
+GLOBL wino_qhi<>(SB), RODATA|NOPTR, $64

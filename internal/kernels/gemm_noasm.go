@@ -58,3 +58,9 @@ func winoOutputAVX512(dst *float32, dstStride int, src *float32, off *[6]int, n 
 }
 
 func useWino() bool { return false }
+
+func winoSplit4AVX512(dst *float32, stride int, src *float32, n int) { panic("kernels: no assembly") }
+
+func winoJoin4AVX512(dst, y *float32, stride int, n int, bias float32) {
+	panic("kernels: no assembly")
+}

@@ -122,3 +122,47 @@ func winoGeneric[M ~[6]float32](dst []float32, dstStride int, src []float32, off
 // fma32 is a·b + c rounded once to float64 and then to float32 (a·b is
 // exact in float64).
 func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+
+// WinogradSplit4 sets dst[p·stride + j] = src[4j + p] for p < 4 and
+// j < n: the four column phases of a row, each a run of dst. It panics if
+// an index is out of range.
+func WinogradSplit4(dst []float32, stride int, src []float32, n int) {
+	if n <= 0 {
+		return
+	}
+	if stride < n || 3*stride+n > len(dst) || 4*n > len(src) {
+		panic("kernels: WinogradSplit4: short slice")
+	}
+	if useWino() {
+		winoSplit4AVX512(&dst[0], stride, &src[0], n)
+		return
+	}
+	for p := range 4 {
+		d := dst[p*stride : p*stride+n]
+		for j := range n {
+			d[j] = src[4*j+p]
+		}
+	}
+}
+
+// WinogradJoin4 sets dst[4j + b] = y[b·stride + j] + bias for b < 4 and
+// j < n, the inverse of WinogradSplit4 with a constant added. It panics if
+// an index is out of range.
+func WinogradJoin4(dst, y []float32, stride, n int, bias float32) {
+	if n <= 0 {
+		return
+	}
+	if stride < n || 3*stride+n > len(y) || 4*n > len(dst) {
+		panic("kernels: WinogradJoin4: short slice")
+	}
+	if useWino() {
+		winoJoin4AVX512(&dst[0], &y[0], stride, n, bias)
+		return
+	}
+	for b := range 4 {
+		s := y[b*stride : b*stride+n]
+		for j := range n {
+			dst[4*j+b] = s[j] + bias
+		}
+	}
+}

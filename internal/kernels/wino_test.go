@@ -68,3 +68,42 @@ func TestWinogradTransforms(t *testing.T) {
 		useAVX512 = saved
 	}
 }
+
+// TestWinogradSplitJoin checks WinogradSplit4 and WinogradJoin4 (vector
+// and tail) against their definitions, exactly, for every n up to 70.
+func TestWinogradSplitJoin(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, asm := range []bool{true, false} {
+		saved := useAVX512
+		useAVX512 = saved && asm
+		for n := 1; n <= 70; n++ {
+			src := make([]float32, 4*n+3)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64())
+			}
+			stride := n + rng.IntN(4)
+			split := make([]float32, 3*stride+n)
+			WinogradSplit4(split, stride, src, n)
+			for p := range 4 {
+				for j := range n {
+					if split[p*stride+j] != src[4*j+p] {
+						t.Fatalf("split asm=%v n=%d: [%d][%d] = %g, want %g", asm, n, p, j, split[p*stride+j], src[4*j+p])
+					}
+				}
+			}
+			joined := make([]float32, 4*n+1)
+			joined[4*n] = 7
+			bias := float32(rng.NormFloat64())
+			WinogradJoin4(joined, split, stride, n, bias)
+			for i := range 4 * n {
+				if want := src[i] + bias; joined[i] != want {
+					t.Fatalf("join asm=%v n=%d: [%d] = %g, want %g", asm, n, i, joined[i], want)
+				}
+			}
+			if joined[4*n] != 7 {
+				t.Fatalf("join asm=%v n=%d wrote past 4n", asm, n)
+			}
+		}
+		useAVX512 = saved
+	}
+}

@@ -57,6 +57,8 @@ func main() {
 	max2x2Kernel()
 	winoKernel("winoInputAVX512", winoBT)
 	winoKernel("winoOutputAVX512", winoAT)
+	winoSplitKernel()
+	winoJoinKernel()
 
 	Generate()
 }
