@@ -5,8 +5,9 @@
 # interleaved. lrp's cost per image is the marginal cost of 4 images over 1
 # (so loading the model and starting the process do not count); the thesis
 # code runs one image at a time, as the thesis did, timed per image without
-# loading the model. lrp runs twice per round: scoring in float32 and with
-# --precision bf16. Prints the medians over ROUNDS rounds and their ratios.
+# loading the model. lrp runs once per precision per round (PRECISIONS,
+# default "fp32 bf16 winograd": --precision of lrp evaluate). Prints the
+# medians over ROUNDS rounds and their ratios.
 #
 #   THESIS_SRC=/path/to/rodrigobdz-lrp bench/pf_compare.sh [PHOTO_DIR] [ROUNDS]
 #
@@ -44,36 +45,43 @@ for n in 1 4; do
 done
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 seconds() { local t0; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b-a}'; }
-ours=() bf=() theirs=()
+precs=(${PRECISIONS:-fp32 bf16 winograd})
+declare -A per
+theirs=()
 ev() { "${lrp[@]}" evaluate --model vgg16 --random-init --input "$work/x$1.npy" --normalization imagenet --relevance "$work/r$1.npy" --order morf --out "$work/$2$1.json" "${@:3}"; }
 for r in $(seq "$rounds"); do
-	t1=$(seconds ev 1 fp32-)
-	t4=$(seconds ev 4 fp32-)
-	ours+=("$(awk -v a="$t1" -v b="$t4" 'BEGIN {print (b-a)/3}')")
-	b1=$(seconds ev 1 bf16- --precision bf16)
-	b4=$(seconds ev 4 bf16- --precision bf16)
-	bf+=("$(awk -v a="$b1" -v b="$b4" 'BEGIN {print (b-a)/3}')")
+	line="round $r:"
+	for p in "${precs[@]}"; do
+		t1=$(seconds ev 1 "$p-" --precision "$p")
+		t4=$(seconds ev 4 "$p-" --precision "$p")
+		m=$(awk -v a="$t1" -v b="$t4" 'BEGIN {print (b-a)/3}')
+		per[$p]="${per[$p]:-} $m"
+		line="$line lrp $p 1 image $(printf %.2f "$t1") s, 4 images $(printf %.2f "$t4") s, marginal $(printf %.2f "$m") s/image;"
+	done
 	th=$(THESIS_SRC="$THESIS_SRC" /usr/bin/python3 bench/thesis_pf.py "$work/x4.npy" "$work/r4.npy" 2>/dev/null |
 		grep '^{' | tail -1 | sed -E 's/.*"median": ([0-9.e-]+).*/\1/')
 	theirs+=("$th")
-	printf "round %d: lrp fp32 1 image %.2f s, 4 images %.2f s, marginal %.2f s/image; bf16 %.2f s, %.2f s, %.2f s/image; thesis code %.2f s/image\n" \
-		"$r" "$t1" "$t4" "${ours[-1]}" "$b1" "$b4" "${bf[-1]}" "$th"
+	echo "$line thesis code $(printf %.2f "$th") s/image"
 done
-o=$(printf "%s\n" "${ours[@]}" | median)
-b=$(printf "%s\n" "${bf[@]}" | median)
 t=$(printf "%s\n" "${theirs[@]}" | median)
-for pair in "fp32 $o" "bf16 $b"; do
-	read -r name v <<<"$pair"
-	printf "median: lrp %s %.2f s per image, thesis code %.2f s per image: lrp takes %.2f of its time (%.1fx faster)\n" "$name" "$v" "$t" \
+for p in "${precs[@]}"; do
+	v=$(printf "%s\n" ${per[$p]} | median)
+	printf "median: lrp %s %.2f s per image, thesis code %.2f s per image: lrp takes %.2f of its time (%.1fx faster)\n" "$p" "$v" "$t" \
 		"$(awk -v a="$v" -v b="$t" 'BEGIN {print a/b}')" "$(awk -v a="$v" -v b="$t" 'BEGIN {print b/a}')"
 done
-# AUC of bf16 scoring against fp32, per image (the last round's files).
-/usr/bin/python3 - "$work" <<'EOF2'
+# AUC of each precision's scoring against fp32, per image (the last
+# round's files).
+/usr/bin/python3 - "$work" "${precs[@]}" <<'EOF2'
 import json, os, sys
 def aucs(name):
     with open(os.path.join(sys.argv[1], name)) as f:
         return json.load(f)["methods"][0]["orders"]["morf"]["aucs"]
-a, b = aucs("fp32-4.json"), aucs("bf16-4.json")
-rel = [abs(y - x) / abs(x) for x, y in zip(a, b)]
-print("bf16 MoRF AUC per image vs fp32: relative differences " + ", ".join(f"{r:.2e}" for r in rel) + f" (largest {max(rel):.2e})")
+if "fp32" in sys.argv[2:]:
+    a = aucs("fp32-4.json")
+    for p in sys.argv[2:]:
+        if p == "fp32":
+            continue
+        b = aucs(p + "-4.json")
+        rel = [abs(y - x) / abs(x) for x, y in zip(a, b)]
+        print(f"{p} MoRF AUC per image vs fp32: relative differences " + ", ".join(f"{r:.2e}" for r in rel) + f" (largest {max(rel):.2e})")
 EOF2
