@@ -149,12 +149,25 @@ func (s *scorer) subsetCorrelation(r *tensor.T, subsets [][][]int) ([]float64, e
 // subsetCorrelationFrom is subsetCorrelation given the unperturbed scores
 // y0 (s.unperturbed).
 func (s *scorer) subsetCorrelationFrom(r *tensor.T, y0 [][]float64, subsets [][][]int) ([]float64, error) {
-	n := s.x.Shape[0]
-	counts := make([]int, n)
+	ys, err := s.scoreSubsets(subsets)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(subsets))
+	for i := range out {
+		out[i] = subsetPearson(PatchRelevance(r.Batch(i), s.cfg.Patch), y0[i][0], subsets[i], ys[i])
+	}
+	return out, nil
+}
+
+// scoreSubsets returns the target scores of every image i with each of
+// its subsets[i] of patches perturbed.
+func (s *scorer) scoreSubsets(subsets [][][]int) ([][]float64, error) {
+	counts := make([]int, len(subsets))
 	for i := range counts {
 		counts[i] = len(subsets[i])
 	}
-	ys, err := s.score(counts, 1, func(c *imageCtx, emit func(int, *tensor.T)) error {
+	return s.score(counts, 1, func(c *imageCtx, emit func(int, *tensor.T)) error {
 		for j, sub := range subsets[c.i] {
 			img, err := c.perturbed(c.mask(sub))
 			if err != nil {
@@ -164,19 +177,17 @@ func (s *scorer) subsetCorrelationFrom(r *tensor.T, y0 [][]float64, subsets [][]
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+}
+
+// subsetPearson is the Pearson correlation over the subsets between the
+// patch relevance rel summed over each subset and the drop y0 − ys[j] of
+// the score it causes.
+func subsetPearson(rel []float64, y0 float64, subsets [][]int, ys []float64) float64 {
+	a, d := make([]float64, len(subsets)), make([]float64, len(subsets))
+	for j, sub := range subsets {
+		a[j], d[j] = sumAt(rel, sub), y0-ys[j]
 	}
-	out := make([]float64, n)
-	for i := range out {
-		rel := PatchRelevance(r.Batch(i), s.cfg.Patch)
-		a, d := make([]float64, len(subsets[i])), make([]float64, len(subsets[i]))
-		for j, sub := range subsets[i] {
-			a[j], d[j] = sumAt(rel, sub), y0[i][0]-ys[i][j]
-		}
-		out[i] = Pearson(a, d)
-	}
-	return out, nil
+	return Pearson(a, d)
 }
 
 // SensitivityN is Sensitivity-N of Ancona et al., "Towards better
@@ -208,20 +219,31 @@ func SensitivityN(g *nn.Graph, x, r *tensor.T, targets []int, cfg Config, opt Op
 }
 
 // sensitivityN averages subsetCorrelation over the subsets of each size:
-// sets[k][i] are image i's subsets of the k-th size.
+// sets[k][i] are image i's subsets of the k-th size. The subsets of all
+// sizes are scored together, in as few batches as they fill.
 func (s *scorer) sensitivityN(r *tensor.T, sets [][][][]int) ([]float64, error) {
 	y0, err := s.unperturbed() // once for every size
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, s.x.Shape[0])
-	for _, subsets := range sets {
-		c, err := s.subsetCorrelationFrom(r, y0, subsets)
-		if err != nil {
-			return nil, err
+	all := make([][][]int, s.x.Shape[0])
+	for i := range all {
+		for _, subsets := range sets {
+			all[i] = append(all[i], subsets[i]...)
 		}
-		for i := range out {
-			out[i] += c[i] / float64(len(sets))
+	}
+	ys, err := s.scoreSubsets(all)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(all))
+	for i := range out {
+		rel := PatchRelevance(r.Batch(i), s.cfg.Patch)
+		j0 := 0
+		for _, subsets := range sets {
+			k := len(subsets[i])
+			out[i] += subsetPearson(rel, y0[i][0], subsets[i], ys[i][j0:j0+k]) / float64(len(sets))
+			j0 += k
 		}
 	}
 	return out, nil
