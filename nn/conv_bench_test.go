@@ -39,7 +39,10 @@ var benchConvs = []struct {
 	{"res1_3x3b8", 64, 64, 56, 3, 1, 1, 8},
 }
 
-// BenchmarkConv reports GFLOP/s of the forward and transposed passes.
+// BenchmarkConv reports GFLOP/s of the forward and transposed passes, and
+// for the 3×3 stride-1 shapes of the forward pass by Winograd's algorithm
+// (SetPrecision(Winograd)), in direct-convolution flops per second: the
+// rate the direct convolution would need to match it.
 // LRP_CONV_BUDGET and LRP_CONV_MINCOLS override the tiling knobs, for
 // tuning.
 func BenchmarkConv(b *testing.B) {
@@ -62,6 +65,16 @@ func BenchmarkConv(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+		if g, _ := l.geom(x.Shape); winoApplies(&g) {
+			wl := *l
+			wl.wino = &winoWeights{}
+			b.Run(fmt.Sprintf("%s/winograd", c.name), func(b *testing.B) {
+				for b.Loop() {
+					tensor.Recycle(wl.Forward([]*tensor.T{x}))
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 		b.Run(fmt.Sprintf("%s/transposed", c.name), func(b *testing.B) {
 			for b.Loop() {
 				tensor.Recycle(l.BackwardWith(y, l.W, x.Shape))

@@ -67,7 +67,8 @@ func TestWinogradConv(t *testing.T) {
 		{4, 24, 5, 21, 16, [4]int{2, 1, 2, 1}, true},
 	}
 	chunks := []int{winoChunkFloats, 36 * 60 * 40, 1}
-	defer func(v int) { winoChunkFloats = v }(winoChunkFloats)
+	defer func(v, m int) { winoChunkFloats, winoMinTiles = v, m }(winoChunkFloats, winoMinTiles)
+	winoMinTiles = 0 // small shapes too
 	for _, cs := range cases {
 		for _, chunk := range chunks {
 			winoChunkFloats = chunk
