@@ -68,6 +68,7 @@ func BenchmarkConv(b *testing.B) {
 		if g, _ := l.geom(x.Shape); winoApplies(&g) {
 			wl := *l
 			wl.wino = &winoWeights{}
+			tensor.Recycle(wl.Forward([]*tensor.T{x})) // transforms the weights
 			b.Run(fmt.Sprintf("%s/winograd", c.name), func(b *testing.B) {
 				for b.Loop() {
 					tensor.Recycle(wl.Forward([]*tensor.T{x}))

@@ -47,11 +47,12 @@ var (
 	winoMinChannels = 16
 	// winoMinTiles is the fewest tiles (with the dropped ones) of a whole
 	// batch for which the algorithm is used: the 36 GEMMs have that many
-	// columns, and with fewer they run far below the direct
-	// convolution's GEMM (measured: ResNet50's 7×7 layers at batch 1, 6
-	// tiles, 4× slower; VGG16's 14×14 layers at batch 1, 20 tiles, 1.5×
-	// slower, at batch 8, 160 tiles, 1.8× faster).
-	winoMinTiles = 64
+	// columns, and with fewer they run below the direct convolution's
+	// GEMM (BenchmarkConv: ResNet50's 7×7 layers at batch 1, 6 tiles,
+	// 2.2× slower than direct, at batch 8, 48 tiles, 1.6× faster; VGG16's
+	// 14×14 layers at batch 1, 20 tiles, as fast; its 28×28 ones, 56
+	// tiles, 2.1× faster).
+	winoMinTiles = 16
 	// winoChunkFloats bounds V and M of a chunk together, in floats.
 	winoChunkFloats = 1 << 23
 	// winoBlockFloats bounds S and Y of a block of output channels.
