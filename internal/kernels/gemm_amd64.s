@@ -3953,10 +3953,21 @@ winoInputAVX512_loop:
 winoInputAVX512_tail:
 	TESTQ       BX, BX
 	JZ          winoInputAVX512_done
-	MOVL        $0x00000001, R12
-	SHLXL       BX, R12, R12
-	DECL        R12
+	MOVQ        $0x0000000000000001, R12
+	SHLXQ       BX, R12, R12
+	DECQ        R12
 	KMOVW       R12, K1
+	SHLQ        $0x02, BX
+	MOVQ        $0x0000000000000001, R12
+	SHLXQ       BX, R12, R12
+	DECQ        R12
+	KMOVW       R12, K2
+	SHRQ        $0x10, R12
+	KMOVW       R12, K3
+	SHRQ        $0x10, R12
+	KMOVW       R12, K4
+	SHRQ        $0x10, R12
+	KMOVW       R12, K5
 	VMOVUPS.Z   (DI), K1, Z0
 	VMOVUPS.Z   (R8), K1, Z1
 	VMOVUPS.Z   (R9), K1, Z2
@@ -4074,10 +4085,21 @@ winoOutputAVX512_loop:
 winoOutputAVX512_tail:
 	TESTQ       BX, BX
 	JZ          winoOutputAVX512_done
-	MOVL        $0x00000001, R12
-	SHLXL       BX, R12, R12
-	DECL        R12
+	MOVQ        $0x0000000000000001, R12
+	SHLXQ       BX, R12, R12
+	DECQ        R12
 	KMOVW       R12, K1
+	SHLQ        $0x02, BX
+	MOVQ        $0x0000000000000001, R12
+	SHLXQ       BX, R12, R12
+	DECQ        R12
+	KMOVW       R12, K2
+	SHRQ        $0x10, R12
+	KMOVW       R12, K3
+	SHRQ        $0x10, R12
+	KMOVW       R12, K4
+	SHRQ        $0x10, R12
+	KMOVW       R12, K5
 	VMOVUPS.Z   (DI), K1, Z0
 	VMOVUPS.Z   (R8), K1, Z1
 	VMOVUPS.Z   (R9), K1, Z2

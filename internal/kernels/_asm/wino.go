@@ -123,26 +123,11 @@ func winoKernel(name string, coef [][]float64) {
 			}
 		}
 	}
-	Label(name + "_loop")
-	CMPQ(n, U32(16))
-	JL(LabelRef(name + "_tail"))
-	body(false)
-	for _, p := range append([]GPVirtual{pd, pd1}, src...) {
-		ADDQ(U32(64), p)
+	ptrs := []Register{pd, pd1}
+	for _, p := range src {
+		ptrs = append(ptrs, p)
 	}
-	SUBQ(U32(16), n)
-	JMP(LabelRef(name + "_loop"))
-	Label(name + "_tail")
-	TESTQ(n, n)
-	JZ(LabelRef(name + "_done"))
-	// K1 = (1 << n) − 1 for the last n < 16 floats.
-	t := GP32()
-	MOVL(U32(1), t)
-	SHLXL(n.As32(), t, t)
-	DECL(t)
-	KMOVW(t, K1)
-	body(true)
-	Label(name + "_done")
+	maskedLoop(name, n, ptrs, nil, body)
 	VZEROUPPER()
 	RET()
 }
@@ -211,21 +196,7 @@ func winoSplitKernel() {
 			}
 		}
 	}
-	Label("split_loop")
-	CMPQ(n, U32(16))
-	JL(LabelRef("split_tail"))
-	splitBody(false)
-	ADDQ(U32(256), ps)
-	ADDQ(U32(64), pd)
-	ADDQ(U32(64), pd1)
-	SUBQ(U32(16), n)
-	JMP(LabelRef("split_loop"))
-	Label("split_tail")
-	TESTQ(n, n)
-	JZ(LabelRef("split_done"))
-	tailMasks(n, K1, []Op{K2, K3, K4, K5})
-	splitBody(true)
-	Label("split_done")
+	maskedLoop("split", n, []Register{ps, pd, pd1}, []int{256, 64, 64}, splitBody)
 	VZEROUPPER()
 	RET()
 }
@@ -309,21 +280,7 @@ func winoJoinKernel() {
 			}
 		}
 	}
-	Label("join_loop")
-	CMPQ(n, U32(16))
-	JL(LabelRef("join_tail"))
-	joinBody(false)
-	ADDQ(U32(256), pd)
-	ADDQ(U32(64), py)
-	ADDQ(U32(64), py1)
-	SUBQ(U32(16), n)
-	JMP(LabelRef("join_loop"))
-	Label("join_tail")
-	TESTQ(n, n)
-	JZ(LabelRef("join_done"))
-	tailMasks(n, K1, []Op{K2, K3, K4, K5})
-	joinBody(true)
-	Label("join_done")
+	maskedLoop("join", n, []Register{pd, py, py1}, []int{256, 64, 64}, joinBody)
 	VZEROUPPER()
 	RET()
 }
@@ -349,4 +306,31 @@ func tailMasks(n Register, k1 Op, wide []Op) {
 		}
 		KMOVW(t.As32(), k)
 	}
+}
+
+// maskedLoop emits the loop of the Winograd kernels over n elements:
+// body(false) while 16 remain, each pointer ptrs[i] advancing by steps[i]
+// bytes (64 when steps is nil), then, if n%16 > 0, body(true) once with
+// the masks of tailMasks set (K1 for 16-lane vectors, K2-K5 for the four
+// vectors of 64).
+func maskedLoop(name string, n Register, ptrs []Register, steps []int, body func(mask bool)) {
+	Label(name + "_loop")
+	CMPQ(n, U32(16))
+	JL(LabelRef(name + "_tail"))
+	body(false)
+	for i, p := range ptrs {
+		step := 64
+		if steps != nil {
+			step = steps[i]
+		}
+		ADDQ(U32(step), p)
+	}
+	SUBQ(U32(16), n)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	tailMasks(n, K1, []Op{K2, K3, K4, K5})
+	body(true)
+	Label(name + "_done")
 }
