@@ -23,8 +23,10 @@ const (
 	// Winograd computes in float32, with the 3×3 stride-1 convolutions
 	// of at least 16 input and output channels by Winograd's F(4×4, 3×3)
 	// algorithm (a quarter of the multiplications; about ten times the
-	// rounding error of the direct convolution, see convForwardWinograd).
-	// Every other layer is computed as in FP32.
+	// rounding error of the direct convolution, see convForwardWinograd;
+	// and an infinite input value, which the transforms add with both
+	// signs, may give NaN across its tiles where the direct convolution
+	// gives ±Inf). Every other layer is computed as in FP32.
 	Winograd
 )
 
