@@ -21,8 +21,9 @@ const (
 	// activations, pooling and everything between the layers stay float32.
 	BF16
 	// Winograd computes in float32, with the 3×3 stride-1 convolutions
-	// of at least 16 input and output channels by Winograd's F(4×4, 3×3)
-	// algorithm (a quarter of the multiplications; about ten times the
+	// of at least 16 input and output channels whose batch has at least
+	// 16 output tiles of 4×4 (a 7×7 map from batch 3 on) by Winograd's
+	// F(4×4, 3×3) algorithm (a quarter of the multiplications; about ten times the
 	// rounding error of the direct convolution, see convForwardWinograd;
 	// and an infinite input value, which the transforms add with both
 	// signs, may give NaN across its tiles where the direct convolution
