@@ -40,7 +40,8 @@ type Config struct {
 	Shared *SharedSteps `json:"-"`
 	// Scorer, if set, scores the perturbed inputs instead of the graph
 	// given to Run and the metrics; it must compute the same function,
-	// e.g. g.WithPrecision(nn.BF16) to score in bfloat16 while the
+	// e.g. g.WithPrecision(nn.BF16) to score in bfloat16, or
+	// g.WithPrecision(nn.Winograd) with Winograd convolutions, while the
 	// relevance comes from g in float32.
 	Scorer *nn.Graph `json:"-"`
 }
