@@ -54,7 +54,7 @@ type goldenData struct {
 	x, r *tensor.T
 }
 
-func loadGolden(t *testing.T) *goldenData {
+func loadGolden(t testing.TB) *goldenData {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "golden.json"))
 	if err != nil {

@@ -96,17 +96,23 @@ func (l *Conv2d) Forward(in []*tensor.T) *tensor.T {
 		return l.forwardBF16(in[0])
 	}
 	if l.wino != nil {
-		if g, err := l.geom(in[0].Shape); err == nil && winoApplies(&g) {
-			out := tensor.Empty(g.n, g.o, g.oh, g.ow)
-			var bias []float32
-			if l.B != nil {
-				bias = l.B.Data
-			}
-			convForwardWinograd(&g, in[0].Data, l.wino.transformed(l.W.Data, g.o, g.c), bias, out.Data)
-			return out
+		if y := l.forwardWinograd(in[0]); y != nil {
+			return y
 		}
 	}
 	return l.ForwardWith(in[0], l.W, l.B)
+}
+
+// forwardWinograd is ForwardWith(x, l.W, l.B) by Winograd's algorithm, or
+// nil when x's geometry is not one it is used for (winoApplies).
+func (l *Conv2d) forwardWinograd(x *tensor.T) *tensor.T {
+	g, err := l.geom(x.Shape)
+	if err != nil || !winoApplies(&g) {
+		return nil // ForwardWith reports the error
+	}
+	out := tensor.Empty(g.n, g.o, g.oh, g.ow)
+	convForwardWinograd(&g, x.Data, l.wino.transformed(l.W.Data, g.o, g.c), data(l.B), out.Data)
+	return out
 }
 
 // forwardBF16 is ForwardWith(x, l.W, l.B) with the GEMMs in bfloat16.
@@ -116,11 +122,7 @@ func (l *Conv2d) forwardBF16(x *tensor.T) *tensor.T {
 		panic("nn: " + err.Error())
 	}
 	out := tensor.Empty(g.n, g.o, g.oh, g.ow)
-	var bias []float32
-	if l.B != nil {
-		bias = l.B.Data
-	}
-	convForwardPacked(&g, x.Data, l.W.Data, l.bf16.packed(l.W), bias, out.Data)
+	convForwardPacked(&g, x.Data, l.W.Data, l.bf16.packed(l.W), data(l.B), out.Data)
 	return out
 }
 
@@ -139,11 +141,7 @@ func (l *Conv2d) ForwardWith(x, w, b *tensor.T) *tensor.T {
 		panic("nn: " + err.Error())
 	}
 	out := tensor.Empty(g.n, g.o, g.oh, g.ow) // convForward overwrites it
-	var bias []float32
-	if b != nil {
-		bias = b.Data
-	}
-	convForward(&g, x.Data, w.Data, bias, out.Data)
+	convForward(&g, x.Data, w.Data, data(b), out.Data)
 	return out
 }
 
@@ -195,4 +193,12 @@ func (l *Conv2d) BackwardWithTransposed(gy, w, wt *tensor.T, inShape []int) *ten
 	}
 	convTransposed(&g, gy.Data, w.Data, wf, gx.Data)
 	return gx
+}
+
+// data returns t's values, or nil for a nil tensor (an absent bias).
+func data(t *tensor.T) []float32 {
+	if t == nil {
+		return nil
+	}
+	return t.Data
 }

@@ -177,20 +177,14 @@ func convForwardPacked(g *convGeom, x, w []float32, pw *kernels.BF16Matrix, b, y
 		})
 	case p.mb == 1:
 		// Every goroutine builds its tiles' columns in its own buffer.
-		size := g.kdim * p.rows * g.ow
-		bufs := make([][]float32, workers())
+		cols := newWorkerScratch(g.kdim * p.rows * g.ow)
 		parallelItems(p.units, func(wk, u int) {
-			if bufs[wk] == nil {
-				bufs[wk] = getScratch(size)
-			}
 			n, gr, i0, i1 := p.tile(g, u)
 			ld := (i1 - i0) * g.ow
-			im2colRows(g, input(n, gr), bufs[wk], ld, i0, i1, 0, g.cg)
-			gemmTile(u, 0, g.og, bufs[wk], ld)
+			im2colRows(g, input(n, gr), cols.get(wk), ld, i0, i1, 0, g.cg)
+			gemmTile(u, 0, g.og, cols.get(wk), ld)
 		})
-		for _, b := range bufs {
-			putScratch(b)
-		}
+		cols.release()
 	default:
 		// Few units, each split by output channels: build all columns
 		// first, shared by the items of a unit.
@@ -405,14 +399,11 @@ func convTransposedCol2im(g *convGeom, gy, w, gx []float32) {
 	step := ceilDiv(g.cg, blocks)
 	blocks = ceilDiv(g.cg, step)
 	plane := g.h * g.w
-	bufs := make([][]float32, workers())
+	cols := newWorkerScratch(step * kk * g.pix)
 	parallelItems(per*blocks, func(wk, it int) {
 		n, gr, blk := it/(g.groups*blocks), it/blocks%g.groups, it%blocks
 		c0, c1 := blk*step, min((blk+1)*step, g.cg)
-		if bufs[wk] == nil {
-			bufs[wk] = getScratch(step * kk * g.pix)
-		}
-		col := bufs[wk][:(c1-c0)*kk*g.pix]
+		col := cols.get(wk)[:(c1-c0)*kk*g.pix]
 		wg := w[gr*g.og*g.kdim:]
 		src := gy[n*g.o*g.pix+gr*g.og*g.pix:]
 		gemmSerial(true, false, (c1-c0)*kk, g.pix, g.og, 1, wg[c0*kk:], g.kdim, src, g.pix, 0, col, g.pix)
@@ -420,9 +411,7 @@ func convTransposedCol2im(g *convGeom, gy, w, gx []float32) {
 		clear(xg[c0*plane : c1*plane])
 		col2im(g, col, xg, c0, c1)
 	})
-	for _, b := range bufs {
-		putScratch(b)
-	}
+	cols.release()
 }
 
 // col2im adds the column matrix col of input channels [c0, c1) (rows

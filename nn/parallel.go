@@ -200,6 +200,32 @@ func getScratch(n int) []float32 {
 	return make([]float32, n)
 }
 
+// workerScratch holds one scratch buffer of size floats per goroutine of a
+// parallelItems call, taken on the goroutine's first item.
+type workerScratch struct {
+	size int
+	bufs [][]float32
+}
+
+func newWorkerScratch(size int) *workerScratch {
+	return &workerScratch{size: size, bufs: make([][]float32, workers())}
+}
+
+// get returns worker wk's buffer (arbitrary contents).
+func (w *workerScratch) get(wk int) []float32 {
+	if w.bufs[wk] == nil {
+		w.bufs[wk] = getScratch(w.size)
+	}
+	return w.bufs[wk]
+}
+
+// release gives every buffer back (putScratch).
+func (w *workerScratch) release() {
+	for _, b := range w.bufs {
+		putScratch(b)
+	}
+}
+
 // putScratch gives a buffer from getScratch back for reuse.
 func putScratch(b []float32) {
 	if cap(b) == 0 || cap(b) > maxScratchFloats {

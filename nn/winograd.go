@@ -156,12 +156,10 @@ type winoChunk struct {
 func (c *winoChunk) input(x, v []float32) {
 	g := c.g
 	plane := c.imgs * (c.rows + 1) * c.nx // one (p, q) or (k, q) plane of D or E
-	bufs := make([][]float32, workers())
+	scratch := newWorkerScratch(40*plane + 1 + 4*c.nx)
 	parallelItems(g.c, func(wk, ch int) {
-		if bufs[wk] == nil {
-			bufs[wk] = getScratch(40*plane + 1 + 4*c.nx)
-		}
-		d, e, row := bufs[wk][:16*plane+1], bufs[wk][16*plane+1:40*plane+1], bufs[wk][40*plane+1:]
+		buf := scratch.get(wk)
+		d, e, row := buf[:16*plane+1], buf[16*plane+1:40*plane+1], buf[40*plane+1:]
 		// D: the input's rows 4(r0+r')+q−pt and columns 4x+p−pl, each row
 		// first copied with its padding into row, then split by phase.
 		for i := range c.imgs {
@@ -206,9 +204,7 @@ func (c *winoChunk) input(x, v []float32) {
 			}
 		}
 	})
-	for _, b := range bufs {
-		putScratch(b)
-	}
+	scratch.release()
 }
 
 // output computes the chunk's output tiles from M, adds the bias and
@@ -217,14 +213,15 @@ func (c *winoChunk) output(m, b, y []float32) {
 	g := c.g
 	kb := max(1, min(ceilDiv(g.o, 4*workers()), winoBlockFloats/(40*c.t)))
 	blocks := ceilDiv(g.o, kb)
-	bufs := make([][]float32, workers())
+	// Of a tile row's nx tiles, the last is dropped; full tiles fit the
+	// output row whole, the columns after them come from a partial one.
+	full := min(c.nx-1, g.ow/4)
+	scratch := newWorkerScratch(40 * kb * c.t)
 	parallelItems(blocks, func(wk, blk int) {
 		k0, k1 := blk*kb, min(g.o, (blk+1)*kb)
 		n := (k1 - k0) * c.t
-		if bufs[wk] == nil {
-			bufs[wk] = getScratch(40 * kb * c.t)
-		}
-		s, yt := bufs[wk][:24*n], bufs[wk][24*n:40*n]
+		buf := scratch.get(wk)
+		s, yt := buf[:24*n], buf[24*n:40*n]
 		var off [6]int
 		for a := range 6 {
 			for j := range 6 {
@@ -238,7 +235,6 @@ func (c *winoChunk) output(m, b, y []float32) {
 			}
 			kernels.WinogradOutput(yt[bb*n:], 4*n, s, &off, n)
 		}
-		tw := c.nx - 1
 		for k := k0; k < k1; k++ {
 			var bias float32
 			if b != nil {
@@ -255,7 +251,6 @@ func (c *winoChunk) output(m, b, y []float32) {
 						}
 						row := out[yy*g.ow : (yy+1)*g.ow]
 						ya := yt[4*a*n+t0:]
-						full := min(tw, g.ow/4)
 						kernels.WinogradJoin4(row, ya, n, full, bias)
 						for col := 4 * full; col < g.ow; col++ {
 							row[col] = ya[(col%4)*n+col/4] + bias
@@ -265,7 +260,5 @@ func (c *winoChunk) output(m, b, y []float32) {
 			}
 		}
 	})
-	for _, b := range bufs {
-		putScratch(b)
-	}
+	scratch.release()
 }

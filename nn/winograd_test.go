@@ -91,6 +91,9 @@ func TestWinogradConv(t *testing.T) {
 			}
 			want, oh, ow := conv3x3Float64(x, cs.n, cs.c, cs.h, cs.w, l.W.Data, b, cs.o, cs.pad)
 			xt := tensor.FromData(x, cs.n, cs.c, cs.h, cs.w)
+			if g, err := l.geom(xt.Shape); err != nil || !winoApplies(&g) {
+				t.Fatalf("%s: not a Winograd geometry (%v)", name, err)
+			}
 			l.wino = &winoWeights{}
 			got := l.Forward([]*tensor.T{xt})
 			direct := l.ForwardWith(xt, l.W, l.B)

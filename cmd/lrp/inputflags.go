@@ -242,11 +242,11 @@ func (f *evalFlags) check() (eval.Mode, []eval.Order, error) {
 }
 
 // scorer returns the graph that scores perturbed inputs (eval.Config's
-// Scorer): nil, g itself, for fp32; for bf16 (winograd) a copy of g whose
-// convolutions and linear layers run in bfloat16 (3×3 convolutions by
-// Winograd's algorithm), so that relevance and targets still come from g
-// in float32. It says on stderr when bf16 runs without the CPU's bfloat16
-// instructions.
+// Scorer): nil, g itself, for fp32; otherwise a copy of g in the chosen
+// precision (bf16: convolutions and linear layers in bfloat16; winograd:
+// 3×3 convolutions by Winograd's algorithm), so that relevance and
+// targets still come from g in float32. It says on stderr when bf16 runs
+// without the CPU's bfloat16 instructions.
 func (f *evalFlags) scorer(g *nn.Graph) *nn.Graph {
 	p, err := nn.ParsePrecision(*f.precision)
 	if err != nil || p == nn.FP32 {
